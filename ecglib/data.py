@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,7 +286,6 @@ def load_record(
     FileNotFoundError
         If the data directory or one of the record's files is missing.
     """
-    import wfdb
 
     name = _check_record_name(name)
     root = find_data_dir(data_dir)
@@ -293,6 +293,16 @@ def load_record(
     for ext in ("hea", "dat", "atr"):
         if not base.with_suffix(f".{ext}").is_file():
             raise FileNotFoundError(f"record {name}: file {base.with_suffix(f'.{ext}')} is missing")
+
+    with warnings.catch_warnings():
+        # wfdb 4.3 calls a pandas API that pandas 3 deprecates; the warning is wfdb's, not the user's.
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
+        return _read_record(name, base, lead, resample)
+
+
+def _read_record(name: str, base: Path, lead: str, resample: bool) -> Record:
+    import wfdb
 
     try:
         header = wfdb.rdheader(str(base))

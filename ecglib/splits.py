@@ -1,0 +1,163 @@
+"""Patient-wise splits: no subject's beats may sit on both sides of a split.
+
+Beats of one patient look alike, so a random beat-level split lets a model recognise the patient
+instead of the arrhythmia and reports inflated scores. Every split here is made over *subjects*
+(:func:`ecglib.data.subject_id`: records 201 and 202 are one man), and :func:`assert_no_leakage`
+checks it.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ecglib.data import PACED_RECORDS, RECORDS, subject_id
+
+#: de Chazal, O'Dwyer & Reilly (2004) training set (paced records excluded).
+DS1: tuple[str, ...] = (
+    "101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122",
+    "124", "201", "203", "205", "207", "208", "209", "215", "220", "223", "230",
+)  # fmt: skip
+#: de Chazal et al. (2004) test set, as published. It contains 202, whose subject is also 201's in DS1.
+DS2_PUBLISHED: tuple[str, ...] = (
+    "100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210",
+    "212", "213", "214", "219", "221", "222", "228", "231", "232", "233", "234",
+)  # fmt: skip
+
+
+class LeakageError(AssertionError):
+    """A subject appears in more than one split."""
+
+
+def assert_no_leakage(splits: Mapping[str, Sequence[str]]) -> None:
+    """Raise :class:`LeakageError` if any subject's records appear in two splits.
+
+    Parameters
+    ----------
+    splits
+        ``{split name: record names}``, e.g. ``{"train": [...], "test": [...]}``.
+    """
+    owner: dict[str, str] = {}
+    for name, records in splits.items():
+        for rec in records:
+            subj = subject_id(str(rec))
+            if subj in owner and owner[subj] != name:
+                raise LeakageError(
+                    f"record {rec} (subject {subj}) is in split {name!r} but the same subject is also in "
+                    f"split {owner[subj]!r}"
+                )
+            owner[subj] = name
+
+
+def _group_by_subject(records: Sequence[str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for r in records:
+        groups.setdefault(subject_id(r), []).append(r)
+    return groups
+
+
+def patient_split(
+    class_counts: Mapping[str, Sequence[int]],
+    fractions: tuple[float, float, float] = (0.70, 0.15, 0.15),
+    seed: int = 0,
+    min_per_class: int = 1,
+    max_tries: int = 1000,
+) -> dict[str, list[str]]:
+    """The seed's protocol: 70/15/15 train/val/test over subjects, seeded.
+
+    Subjects are shuffled with ``seed`` and cut by subject count; the shuffle is redrawn (with the
+    next sub-seed, deterministically) until every split holds at least ``min_per_class`` beats of
+    each class, since a validation or test split without S or V beats cannot score them.
+
+    Parameters
+    ----------
+    class_counts
+        ``{record: (n_N, n_S, n_V)}`` beats per class for every record to split (e.g. from
+        :func:`ecglib.dataset.class_counts`). Only these records are split.
+    fractions
+        Train, validation and test shares of the subjects; must sum to 1.
+    seed
+        Random seed; the same seed gives the same split.
+    min_per_class
+        Minimum beats of every class in every split.
+
+    Returns
+    -------
+    dict
+        ``{"train": [...], "val": [...], "test": [...]}`` sorted record names.
+    """
+    if len(fractions) != 3 or min(fractions) <= 0 or not np.isclose(sum(fractions), 1.0):
+        raise ValueError(f"fractions must be three positive shares summing to 1, got {fractions}")
+    records = sorted(str(r) for r in class_counts)
+    if not records:
+        raise ValueError("class_counts is empty: no records to split")
+    groups = _group_by_subject(records)
+    subjects = sorted(groups)
+    if len(subjects) < 3:
+        raise ValueError(f"need at least 3 subjects for a 3-way split, got {len(subjects)}")
+    n_val = max(1, int(round(fractions[1] * len(subjects))))
+    n_test = max(1, int(round(fractions[2] * len(subjects))))
+    counts = {r: np.asarray(class_counts[r]) for r in records}
+    rng = np.random.default_rng(seed)
+    for _ in range(max_tries):
+        order = [subjects[i] for i in rng.permutation(len(subjects))]
+        parts = {
+            "test": order[:n_test],
+            "val": order[n_test : n_test + n_val],
+            "train": order[n_test + n_val :],
+        }
+        split = {k: sorted(r for s in v for r in groups[s]) for k, v in parts.items()}
+        totals = [sum((counts[r] for r in recs), np.zeros(3, int)) for recs in split.values()]
+        if all(t.min() >= min_per_class for t in totals):
+            out = {"train": split["train"], "val": split["val"], "test": split["test"]}
+            assert_no_leakage(out)
+            return out
+    raise ValueError(
+        f"no split with >= {min_per_class} beats of every class in every part after {max_tries} shuffles; "
+        "use more records or a smaller min_per_class"
+    )
+
+
+def ds1_ds2(strict: bool = True) -> dict[str, list[str]]:
+    """de Chazal et al. (2004) inter-patient protocol: train on DS1, test on DS2.
+
+    The four paced records are in neither set. The published DS2 contains record 202, whose subject
+    also gave 201 (in DS1): a subject in both sets. With ``strict=True`` (default) 202 is removed
+    from DS2 so the protocol is really inter-patient; ``strict=False`` gives the published sets,
+    which :func:`assert_no_leakage` rejects.
+
+    Returns
+    -------
+    dict
+        ``{"train": DS1, "test": DS2}``.
+    """
+    test = [r for r in DS2_PUBLISHED if not (strict and r == "202")]
+    assert not set(PACED_RECORDS) & set(DS1 + DS2_PUBLISHED)
+    return {"train": list(DS1), "test": test}
+
+
+def subject_kfold(records: Sequence[str] = RECORDS, k: int = 5, seed: int = 0) -> list[dict[str, list[str]]]:
+    """Subject-grouped k-fold: each subject's records are in exactly one test fold.
+
+    Subjects are shuffled with ``seed`` and dealt round-robin into ``k`` folds.
+
+    Returns
+    -------
+    list of dict
+        ``k`` dicts ``{"train": [...], "test": [...]}``.
+    """
+    groups = _group_by_subject([str(r) for r in records])
+    subjects = sorted(groups)
+    if not 2 <= k <= len(subjects):
+        raise ValueError(f"k must be between 2 and the number of subjects ({len(subjects)}), got {k}")
+    order = [subjects[i] for i in np.random.default_rng(seed).permutation(len(subjects))]
+    folds = [order[i::k] for i in range(k)]
+    out = []
+    for i in range(k):
+        test = sorted(r for s in folds[i] for r in groups[s])
+        train = sorted(r for j in range(k) if j != i for s in folds[j] for r in groups[s])
+        split = {"train": train, "test": test}
+        assert_no_leakage(split)
+        out.append(split)
+    return out
