@@ -1,0 +1,36 @@
+"""Shared fixtures. Tests run on the real MIT-BIH records (``ECGLIB_DATA_DIR``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Default to the team's shared copy next to the checkout when the variable is not set.
+_shared = ROOT.parent / "shared" / "data" / "mitdb"
+if not os.environ.get("ECGLIB_DATA_DIR") and (_shared / "100.hea").is_file():
+    os.environ["ECGLIB_DATA_DIR"] = str(_shared)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real database; its absence is an error, never a reason to use synthetic signals."""
+    from ecglib.data import find_data_dir
+
+    return find_data_dir()
+
+
+@pytest.fixture()
+def record_copy(tmp_path, data_dir):
+    """Copy one record's files (default 100) into a fresh folder, for tests that damage them."""
+    import shutil
+
+    def _copy(name: str = "100") -> Path:
+        for ext in ("hea", "dat", "atr"):
+            shutil.copy(data_dir / f"{name}.{ext}", tmp_path / f"{name}.{ext}")
+        return tmp_path
+
+    return _copy
