@@ -8,11 +8,11 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv book book-quick test test-unit test-notebooks check-pairs benchmark-data benchmark-models sync clean
+.PHONY: help venv book book-quick test test-unit test-notebooks  benchmark-data benchmark-models sync clean
 
 help:
 	@echo "make book      build the full book (all 48 records) into _build/html"
-	@echo "make test      unit tests, notebooks under nbval (quick mode), pair check, strict quick build"
+	@echo "make test      unit tests (with the .ipynb/.py pair check), chapters under nbval in quick mode, strict quick build"
 	@echo "make benchmark-data / benchmark-models   print the benchmark tables, write results/*.json"
 
 $(BIN)/.installed: pyproject.toml
@@ -30,13 +30,10 @@ book: venv
 book-quick: venv
 	ECGLIB_QUICK=1 $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/quick
 
-test: test-unit check-pairs test-notebooks book-quick
+test: test-unit test-notebooks book-quick
 
 test-unit: venv
 	$(BIN)/python -m pytest -q tests
-
-check-pairs: venv
-	$(BIN)/python -m ecglib.book check-pairs notebooks
 
 test-notebooks: venv
 	ECGLIB_QUICK=1 $(BIN)/python -m pytest -q --nbval-lax -p no:cacheprovider $(NOTEBOOKS)
