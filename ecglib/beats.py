@@ -62,6 +62,14 @@ class BeatConfig:
         if self.local_rr_beats < 1:
             raise ValueError(f"BeatConfig.local_rr_beats must be >= 1, got {self.local_rr_beats}")
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "BeatConfig":
+        """Rebuild a config from ``dataclasses.asdict`` output (e.g. a saved model's metadata)."""
+        d = dict(d)
+        if isinstance(d.get("bandpass"), dict):
+            d["bandpass"] = BandpassConfig(**d["bandpass"])
+        return cls(**d)
+
 
 @dataclass(frozen=True)
 class RecordBeats:

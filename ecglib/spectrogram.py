@@ -69,6 +69,14 @@ class SpectrogramConfig:
         if self.log_eps <= 0 or self.vmax <= self.vmin:
             raise ValueError("need log_eps > 0 and vmax > vmin")
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "SpectrogramConfig":
+        """Rebuild a config from ``dataclasses.asdict`` output (JSON turns ``size`` into a list)."""
+        d = dict(d)
+        if d.get("size") is not None:
+            d["size"] = tuple(d["size"])
+        return cls(**d)
+
 
 def frequencies(fs: float, config: SpectrogramConfig = SpectrogramConfig()) -> np.ndarray:
     """Centre frequency in Hz of each kept row (before any resize)."""

@@ -1,0 +1,273 @@
+"""Classify the beats of a new recording: CSV, WFDB record or NumPy array, any sampling rate.
+
+``predict_arrhythmia`` runs the whole pipeline on a single-lead ECG: resample to 360 Hz, band-pass,
+detect R-peaks with our detector, cut 2-s windows, make the spectrograms the model was trained on
+(read from the model's metadata), add RR features, and predict. Long recordings are processed in
+chunks of beats, so memory stays bounded whatever the length.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecglib._io import cache_dir
+from ecglib.beats import BeatConfig, extract_windows, rr_features, window_samples
+from ecglib.data import CLASSES, FS, resample_to
+from ecglib.preprocess import bandpass
+from ecglib.spectrogram import SpectrogramConfig, spectrogram_images
+
+#: Beats per chunk of windows → spectrograms → model (bounds memory on long recordings).
+CHUNK_BEATS = 4096
+
+
+def default_model_path() -> Path:
+    """Where ``python -m ecglib train`` saves the protocol-(a) efficient model, used when no model is given."""
+    return cache_dir() / "models" / "efficient_cnn-seed.keras"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Per-beat predictions and a recording summary.
+
+    Attributes
+    ----------
+    time_s
+        ``(n,)`` R-peak times in seconds from the start of the recording.
+    classes
+        ``(n,)`` predicted class names (``"N"``, ``"S"``, ``"V"``).
+    confidence
+        ``(n,)`` probability of the predicted class.
+    proba
+        ``(n, 3)`` class probabilities.
+    summary
+        ``{"class", "confidence", "n_beats", "counts", "heart_rate_bpm"}``: the class most beats
+        were given, the mean confidence of those beats, beats per class, and mean heart rate.
+    """
+
+    time_s: np.ndarray
+    classes: np.ndarray
+    confidence: np.ndarray
+    proba: np.ndarray
+    summary: dict
+
+    def rows(self) -> list[dict]:
+        """One dict per beat: ``{"time_s", "class", "confidence"}``."""
+        return [
+            {"time_s": float(t), "class": str(c), "confidence": float(p)}
+            for t, c, p in zip(self.time_s, self.classes, self.confidence)
+        ]
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_csv_signal(path: str | os.PathLike, fs: float | None = None) -> tuple[np.ndarray, float]:
+    """Read a single-lead ECG from CSV: one column (values) or two (time in s, value), header optional.
+
+    Returns
+    -------
+    signal, fs
+        Samples (the file's unit, expected mV) and the sampling rate in Hz: ``fs`` if given, else
+        derived from the time column.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Missing file; empty file; non-numeric or NaN values (the line is named); one column and no
+        ``fs``; irregular or non-increasing times.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    with open(path, newline="") as fh:
+        sample = fh.read(4096)
+        fh.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
+        except csv.Error:
+            dialect = csv.excel
+        rows = [r for r in csv.reader(fh, dialect) if any(cell.strip() for cell in r)]
+    if not rows:
+        raise ValueError(f"{path} is empty: expected one column of samples or two columns (time in s, value)")
+    if not all(_is_number(c) for c in rows[0] if c.strip()):
+        rows = rows[1:]  # header line
+    if not rows:
+        raise ValueError(f"{path} has a header but no samples")
+    width = len([c for c in rows[0] if c.strip()])
+    if width not in (1, 2):
+        raise ValueError(f"{path}: expected 1 column (value) or 2 columns (time in s, value), found {width}")
+    values = np.empty((len(rows), width))
+    for i, row in enumerate(rows):
+        cells = [c for c in row if c.strip()]
+        if len(cells) != width or not all(_is_number(c) for c in cells):
+            raise ValueError(f"{path}: line {i + 1} is not {width} numeric value(s): {row!r}")
+        values[i] = [float(c) for c in cells]
+    if not np.all(np.isfinite(values)):
+        bad = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
+        raise ValueError(f"{path}: NaN or infinite value in data row {bad + 1}")
+    if width == 2:
+        dt = np.diff(values[:, 0])
+        if len(dt) == 0 or np.any(dt <= 0):
+            raise ValueError(f"{path}: the time column must be strictly increasing (seconds)")
+        file_fs = 1.0 / np.median(dt)
+        if np.max(np.abs(dt - np.median(dt))) > 0.01 * np.median(dt):
+            raise ValueError(f"{path}: samples are not evenly spaced in time; resample before classifying")
+        fs = fs if fs is not None else float(file_fs)
+        return values[:, 1], fs
+    if fs is None:
+        raise ValueError(f"{path} has one column and no time column: pass fs (sampling rate in Hz)")
+    return values[:, 0], float(fs)
+
+
+def read_signal(source, fs: float | None = None) -> tuple[np.ndarray, float]:
+    """Signal and sampling rate from a NumPy array (needs ``fs``), a CSV file, or a WFDB record.
+
+    A WFDB record is given as the path to its ``.hea`` file or its path without extension; lead
+    MLII is used when present, else the first lead.
+    """
+    if isinstance(source, np.ndarray) or isinstance(source, (list, tuple)):
+        if fs is None:
+            raise ValueError("fs (sampling rate in Hz) is required for an array signal")
+        return np.asarray(source, dtype=np.float64), float(fs)
+    path = Path(source)
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        return read_csv_signal(path, fs)
+    base = path.with_suffix("") if path.suffix == ".hea" else path
+    if base.with_suffix(".hea").is_file():
+        import warnings
+
+        import wfdb
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            header = wfdb.rdheader(str(base))
+            channel = header.sig_name.index("MLII") if "MLII" in (header.sig_name or []) else 0
+            rec = wfdb.rdrecord(str(base), channels=[channel])
+        return rec.p_signal[:, 0].astype(np.float64), float(rec.fs)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or WFDB record: {path}")
+    raise ValueError(f"{path}: unsupported input; expected a .csv/.txt file, a WFDB record (.hea), or an array")
+
+
+def _check_signal(signal: np.ndarray, fs: float, window_s: float) -> None:
+    if signal.ndim != 1:
+        raise ValueError(f"signal must be 1-D (one lead), got shape {signal.shape}")
+    if not fs > 0:
+        raise ValueError(f"fs must be positive (Hz), got {fs}")
+    if not np.all(np.isfinite(signal)):
+        raise ValueError(f"signal contains NaN or infinite values (first at sample {int(np.flatnonzero(~np.isfinite(signal))[0])})")
+    if len(signal) < window_samples(window_s, fs):
+        raise ValueError(
+            f"signal is {len(signal) / fs:.2f} s long ({len(signal)} samples at {fs:g} Hz), shorter than one "
+            f"{window_s:g}-s beat window"
+        )
+    if np.ptp(signal) < 1e-6:
+        raise ValueError("signal is a flat line: no ECG to classify (check the lead and the unit, mV expected)")
+
+
+# -------------------------------------------------------------------------------------------- model
+
+
+def _resolve_model(model):
+    """(keras model, metadata) from a path, a (model, metadata) pair, or None (default path)."""
+    from ecglib.train import load_model
+
+    if model is None:
+        path = default_model_path()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no default model at {path}; train one with `python -m ecglib train --protocol seed "
+                "--model efficient`, or pass model=<path to a .keras file>"
+            )
+        return load_model(path)
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    if isinstance(model, tuple) and len(model) == 2:
+        return model
+    raise ValueError("model must be a path to a .keras file saved by ecglib, a (model, metadata) pair, or None")
+
+
+def _model_configs(meta: dict) -> tuple[str, BeatConfig, SpectrogramConfig]:
+    missing = [k for k in ("model_name", "beat_config", "spectrogram_config") if k not in meta]
+    if missing:
+        raise ValueError(f"model metadata lacks {missing}: it was not saved by ecglib.train.save_model with data parameters")
+    return meta["model_name"], BeatConfig.from_dict(meta["beat_config"]), SpectrogramConfig.from_dict(meta["spectrogram_config"])
+
+
+# ---------------------------------------------------------------------------------------- pipeline
+
+
+def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats: int = CHUNK_BEATS) -> Prediction:
+    """Classify every beat of a single-lead ECG as N, S or V.
+
+    Parameters
+    ----------
+    source
+        A CSV file (one column, or time and value; header optional), a WFDB record (``.hea`` path or
+        path without extension), or a 1-D NumPy array in mV.
+    fs
+        Sampling rate in Hz; required for arrays and one-column CSVs, read from the file otherwise.
+        Any rate works: the signal is resampled to 360 Hz.
+    model
+        Path to a ``.keras`` file saved by :func:`ecglib.train.save_model`, a ``(model, metadata)``
+        pair, or None for :func:`default_model_path`.
+    chunk_beats
+        Beats processed per chunk.
+
+    Returns
+    -------
+    Prediction
+    """
+    from ecglib.models import predict_proba
+    from ecglib.rpeaks import detect_rpeaks
+
+    keras_model, meta = _resolve_model(model)
+    model_name, beat_cfg, spec_cfg = _model_configs(meta)
+    signal, fs = read_signal(source, fs)
+    _check_signal(signal, fs, beat_cfg.window_s)
+    if fs != FS:
+        signal, _ = resample_to(signal, np.zeros(0, dtype=np.int64), fs, FS)
+    filtered = bandpass(signal, FS, beat_cfg.bandpass)
+    peaks = detect_rpeaks(signal, FS)
+    if len(peaks) < 2:
+        raise ValueError(f"found {len(peaks)} beat(s) in the signal; need at least 2 (is it an ECG in mV?)")
+    rr = rr_features(peaks, FS, beat_cfg.local_rr_beats)
+
+    times, probas = [], []
+    for start in range(0, len(peaks), chunk_beats):
+        p = peaks[start : start + chunk_beats]
+        windows, kept = extract_windows(filtered, p, FS, beat_cfg.window_s)
+        if not kept.any():
+            continue
+        images = spectrogram_images(windows, FS, spec_cfg)
+        probas.append(predict_proba(keras_model, model_name, images=images, rr=rr[start : start + chunk_beats][kept]))
+        times.append(p[kept] / FS)
+    if not probas:
+        raise ValueError("no beat lies a full window away from both ends of the signal")
+    proba = np.concatenate(probas)
+    idx = proba.argmax(axis=1)
+    classes = np.asarray(CLASSES)[idx]
+    confidence = proba[np.arange(len(idx)), idx]
+    counts = {c: int((classes == c).sum()) for c in CLASSES}
+    top = max(CLASSES, key=lambda c: counts[c])
+    summary = {
+        "class": top,
+        "confidence": float(confidence[classes == top].mean()),
+        "n_beats": int(len(classes)),
+        "counts": counts,
+        "heart_rate_bpm": float(60.0 / np.mean(np.diff(peaks) / FS)),
+    }
+    return Prediction(np.concatenate(times), classes, confidence.astype(np.float32), proba, summary)
