@@ -34,3 +34,30 @@ def record_copy(tmp_path, data_dir):
         return tmp_path
 
     return _copy
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory):
+    """A small efficient_cnn trained briefly on real records (100, 208, 232; not 119), saved and reloaded.
+
+    Returns the ``(model, metadata)`` pair that :func:`ecglib.train.load_model` gives.
+    """
+    import dataclasses
+
+    from ecglib.beats import BeatConfig
+    from ecglib.dataset import build_dataset
+    from ecglib.spectrogram import SpectrogramConfig
+    from ecglib.train import TrainConfig, load_model, save_model, train_model
+
+    spec = SpectrogramConfig(size=None)
+    ds = build_dataset(["100", "208", "232", "213"], spec_config=spec, progress=False)
+    train, val = ds.subset(["100", "208", "232"]), ds.subset(["213"])
+    result = train_model("efficient_cnn", train, val, TrainConfig(epochs=3, batch_size=128, verbose=False))
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    meta = {
+        "model_name": "efficient_cnn",
+        "beat_config": dataclasses.asdict(BeatConfig()),
+        "spectrogram_config": dataclasses.asdict(spec),
+    }
+    save_model(result.model, path, meta)
+    return load_model(path)

@@ -1,0 +1,104 @@
+"""predict_arrhythmia end to end on real MIT-BIH signals, and its input checks."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from ecglib.data import load_record
+from ecglib.inference import Prediction, predict_arrhythmia, read_csv_signal
+
+
+def test_classifies_a_real_record_from_csv(trained_model, tmp_path):
+    """A CSV exported from record 119 (held out of training) at 250 Hz with a time column."""
+    from ecglib.data import resample_to
+
+    rec = load_record("119")
+    n = 360 * 300  # five minutes
+    sig, _ = resample_to(rec.signal[:n], np.zeros(0, int), 360, 250)
+    t = np.arange(len(sig)) / 250
+    path = tmp_path / "ecg.csv"
+    np.savetxt(path, np.column_stack([t, sig]), delimiter=",", header="time_s,mv", comments="", fmt="%.6f")
+    pred = predict_arrhythmia(path, model=trained_model)
+    assert isinstance(pred, Prediction)
+    ref_pos, ref_sym = rec.beats()
+    keep = (ref_pos > 360) & (ref_pos < n - 360)
+    assert abs(pred.summary["n_beats"] - keep.sum()) <= 3
+    # Match each predicted beat to the nearest annotation (150 ms) and score N vs V.
+    ref_t = ref_pos / 360
+    j = np.clip(np.searchsorted(ref_t, pred.time_s), 1, len(ref_t) - 1)
+    j = np.where(np.abs(ref_t[j - 1] - pred.time_s) < np.abs(ref_t[j] - pred.time_s), j - 1, j)
+    close = np.abs(ref_t[j] - pred.time_s) <= 0.15
+    truth = np.where(np.isin(ref_sym[j], list("VE")), "V", np.where(np.isin(ref_sym[j], list("AaJS")), "S", "N"))
+    acc = (pred.classes[close] == truth[close]).mean()
+    assert close.mean() > 0.99 and acc > 0.85
+    assert set(pred.summary) >= {"class", "confidence", "n_beats", "counts"}
+    assert 0 <= pred.summary["confidence"] <= 1 and pred.rows()[0].keys() == {"time_s", "class", "confidence"}
+
+
+def test_array_and_wfdb_inputs_agree(trained_model, data_dir):
+    rec = load_record("100")
+    by_array = predict_arrhythmia(rec.signal, fs=360, model=trained_model)
+    by_record = predict_arrhythmia(data_dir / "100.hea", model=trained_model)
+    assert by_record.summary["n_beats"] > 2000
+    assert np.array_equal(by_array.time_s, by_record.time_s)
+    assert np.array_equal(by_array.classes, by_record.classes)
+
+
+def test_chunking_does_not_change_results(trained_model):
+    sig = load_record("208").signal[: 360 * 120]
+    a = predict_arrhythmia(sig, fs=360, model=trained_model)
+    b = predict_arrhythmia(sig, fs=360, model=trained_model, chunk_beats=17)
+    assert np.array_equal(a.classes, b.classes) and np.allclose(a.proba, b.proba, atol=1e-5)
+
+
+def test_csv_variants(tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_text("0.1\n0.2\n0.3\n")
+    with pytest.raises(ValueError, match="pass fs"):
+        read_csv_signal(one)
+    sig, fs = read_csv_signal(one, fs=250)
+    assert fs == 250 and sig.tolist() == [0.1, 0.2, 0.3]
+    head = tmp_path / "head.csv"
+    head.write_text("time,value\n0,1\n0.004,2\n0.008,3\n")
+    sig, fs = read_csv_signal(head)
+    assert np.isclose(fs, 250) and sig.tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("", "is empty"),
+        ("a,b\n", "header but no samples"),
+        ("0.1\nabc\n0.3\n", "line 2"),
+        ("0.1\nnan\n0.3\n", "NaN"),
+        ("0,1\n0.1,2\n0.05,3\n", "strictly increasing"),
+    ],
+)
+def test_bad_csv(tmp_path, content, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=match):
+        read_csv_signal(path, fs=360)
+
+
+def test_bad_signals_and_models(trained_model, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        predict_arrhythmia(tmp_path / "missing.csv", model=trained_model)
+    with pytest.raises(ValueError, match="shorter than one"):
+        predict_arrhythmia(np.random.default_rng(0).normal(size=500), fs=360, model=trained_model)
+    with pytest.raises(ValueError, match="flat line"):
+        predict_arrhythmia(np.zeros(3600), fs=360, model=trained_model)
+    with pytest.raises(ValueError, match="NaN"):
+        predict_arrhythmia(np.full(3600, np.nan), fs=360, model=trained_model)
+    with pytest.raises(ValueError, match="fs"):
+        predict_arrhythmia(np.ones(3600), model=trained_model)
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        predict_arrhythmia(np.ones(3600), fs=360, model=tmp_path / "none.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"this is not a keras file")
+    with pytest.raises(ValueError, match="bad.keras"):
+        predict_arrhythmia(np.ones(3600), fs=360, model=bad)
+    model, _ = trained_model
+    with pytest.raises(ValueError, match="metadata lacks"):
+        predict_arrhythmia(np.ones(3600), fs=360, model=(model, {}))
