@@ -61,14 +61,15 @@ def patient_split(
     class_counts: Mapping[str, Sequence[int]],
     fractions: tuple[float, float, float] = (0.70, 0.15, 0.15),
     seed: int = 0,
-    min_per_class: int = 1,
+    min_per_class: int = 100,
     max_tries: int = 1000,
 ) -> dict[str, list[str]]:
     """The seed's protocol: 70/15/15 train/val/test over subjects, seeded.
 
     Subjects are shuffled with ``seed`` and cut by subject count; the shuffle is redrawn (with the
     next sub-seed, deterministically) until every split holds at least ``min_per_class`` beats of
-    each class, since a validation or test split without S or V beats cannot score them.
+    each class: S beats sit in a few records (232 alone has half of them), and a test split with a
+    handful of S beats cannot measure S recall or precision (seed 0 with no minimum gives 3).
 
     Parameters
     ----------
@@ -80,7 +81,7 @@ def patient_split(
     seed
         Random seed; the same seed gives the same split.
     min_per_class
-        Minimum beats of every class in every split.
+        Minimum beats of every class in every split (default 100).
 
     Returns
     -------

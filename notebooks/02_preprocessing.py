@@ -1,0 +1,325 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Preprocessing
+#
+# Between a raw record and the images of chapter 3 lie five steps: filter the signal, find the
+# R-peaks, cut a window around each of them, label it, and decide which patients are used for
+# training and which for testing. Each step is one function of `ecglib`; this chapter runs them,
+# checks them against the reference annotations, and shows what goes wrong when the last step is
+# done carelessly.
+
+# %% tags=["hide-cell"]
+# On Colab: install ecglib from the book's repository and download MIT-BIH. Elsewhere: nothing.
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    try:
+        import ecglib
+    except ImportError:
+        repo = "https://github.com/ecg-spectrogram-book/ecg-arrhythmia-book"
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"git+{repo}"])
+    from ecglib.book import colab_setup
+
+    colab_setup()
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ecglib.beats import RR_FEATURES, BeatConfig, record_beats
+from ecglib.book import CLASS_COLORS, chapter_records, plot_detector_steps, plot_strip, quick_mode
+from ecglib.data import CLASSES, FS, load_record, subject_id
+from ecglib.preprocess import BandpassConfig, bandpass, bandpass_response
+from ecglib.rpeaks import benchmark_detectors, detect_rpeaks, evaluate_detector
+from ecglib.splits import LeakageError, assert_no_leakage, ds1_ds2, patient_split
+
+records = chapter_records()
+print(f"{'quick' if quick_mode() else 'full'} mode: {len(records)} records")
+
+# %% [markdown]
+# ## Band-pass filtering
+#
+# An ambulatory ECG carries more than the heart's electrical activity: the baseline wanders slowly
+# with breathing and electrode movement (below about 0.5 Hz), the mains add interference at 60 Hz
+# in the USA, and muscles add broadband noise. The QRS complex, the P and T waves sit in between.
+# `ecglib.preprocess.bandpass` keeps 0.5–40 Hz with a 4th-order Butterworth filter run forwards
+# and backwards (`scipy.signal.sosfiltfilt`), which doubles the attenuation and cancels the phase
+# shift, so the R-peaks stay exactly where they were. Record 105, one of the noisiest, before and
+# after:
+
+# %%
+rec105 = load_record("105")
+filtered105 = bandpass(rec105.signal, rec105.fs)
+fig, axes = plt.subplots(2, 1, figsize=(12, 5), sharex=True)
+plot_strip(rec105, start_s=850, duration_s=10, ax=axes[0])
+plot_strip(rec105, start_s=850, duration_s=10, signal=filtered105, ax=axes[1])
+axes[0].set(title="record 105, raw", xlabel="")
+axes[1].set_title("band-passed 0.5–40 Hz")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The gain of the filter at each frequency (its *frequency response*, from
+# `ecglib.preprocess.bandpass_response`) shows the pass band and how much of the baseline
+# wander and of the mains interference is left:
+
+# %%
+cfg = BandpassConfig()
+freqs, gain = bandpass_response(FS, cfg, n=1 << 16)
+fig, ax = plt.subplots(figsize=(8, 3))
+ax.semilogx(freqs[1:], 20 * np.log10(gain[1:] + 1e-12))
+for f in (cfg.low_hz, cfg.high_hz, 60):
+    ax.axvline(f, color="gray", ls="--", lw=0.8)
+ax.set(xlabel="frequency (Hz)", ylabel="gain (dB)", ylim=(-80, 5), title="zero-phase band-pass filter")
+plt.show()
+gain_at = {f: gain[np.argmin(np.abs(freqs - f))] for f in (0.1, cfg.low_hz, 10, cfg.high_hz, 60)}
+pd.Series({f"{f:g} Hz": f"{20 * np.log10(g):.1f} dB" for f, g in gain_at.items()}, name="gain").to_frame().T
+
+# %% tags=["remove-cell"]
+assert abs(gain_at[cfg.low_hz] - 0.5) < 0.01 and abs(gain_at[cfg.high_hz] - 0.5) < 0.01  # -6 dB at both edges
+assert gain_at[10] > 0.999 and gain_at[0.1] < 1e-4 and -36 < 20 * np.log10(gain_at[60]) < -28
+
+# %% [markdown]
+# At both edges the gain is −6 dB: −3 dB for each of the two passes. The mains frequency is
+# attenuated by about 30 dB, and the slow wander below 0.1 Hz disappears.
+
+# %% [markdown]
+# ## Finding the R-peaks
+#
+# Every beat window is centred on an R-peak. MIT-BIH comes with the cardiologists' beat positions,
+# and most papers (and, by default, this book) use them; on a new recording they have to be
+# detected. `ecglib.rpeaks.detect_rpeaks` follows the classic algorithm of
+# {cite:t}`pan1985realtime`:
+#
+# 1. band-pass the signal to 5–15 Hz, where the QRS complex has most of its energy and the P and
+#    T waves little;
+# 2. differentiate it: the QRS complex has the steepest slopes of the beat;
+# 3. square it, which makes every value positive and favours the large slopes;
+# 4. integrate it over a moving window about as wide as a QRS complex (150 ms), which gives one
+#    hump per beat;
+# 5. accept a hump as a beat when it rises above an adaptive threshold that sits between a running
+#    estimate of the beats' level and of the noise level, at least 200 ms after the previous beat
+#    (the refractory period), and is not a T wave; search back with a lower threshold when no beat
+#    has been found for too long;
+# 6. move each detection to the R-peak of the band-passed signal.
+#
+# The module's docstring lists where `ecglib` departs from the 1985 paper and why. The steps on
+# 5 s of record 119, whose large ventricular beats alternate with normal ones:
+
+# %%
+rec119 = load_record("119")
+fig = plot_detector_steps(rec119, start_s=1790, duration_s=5)
+plt.show()
+
+# %% [markdown]
+# ### How good is a detector?
+#
+# A detection counts as a true positive (TP) when it lies within 150 ms of a reference beat, the
+# matching window of ANSI/AAMI EC57 {cite}`aami2012ec57`, each reference beat being matched at most
+# once (`ecglib.rpeaks.evaluate_detector`). Unmatched detections are false positives (FP),
+# unmatched reference beats false negatives (FN), and a detector is summarised by its
+# **sensitivity** Se = TP / (TP + FN), the share of beats found, and its **positive
+# predictivity** +P = TP / (TP + FP), the share of detections that are beats. For record 119:
+
+# %%
+score = evaluate_detector(detect_rpeaks(rec119.signal, rec119.fs), rec119.beats()[0], rec119.fs)
+print(f"TP {score.tp}, FP {score.fp}, FN {score.fn}: Se {score.se:.2%}, +P {score.ppv:.2%}")
+
+# %% [markdown]
+# `ecglib.rpeaks.benchmark_detectors` scores our detector and, for comparison, `xqrs`, the detector
+# of the `wfdb` package {cite}`wfdbpython`, on every record of this chapter (all 48 in a full
+# build), beat by beat against all reference beats. The first and last 0.3 s of each record, where
+# a beat may be cut off, are not scored.
+
+# %%
+bench = benchmark_detectors(records, progress=False)
+pooled = pd.DataFrame({name: res["pooled"] for name, res in bench.items()}).T
+pooled = pooled.astype({"tp": int, "fp": int, "fn": int})
+pooled[["se", "ppv"]] = (100 * pooled[["se", "ppv"]]).round(2)
+pooled.rename(columns={"se": "Se %", "ppv": "+P %", "seconds": "s per record"}).round(3)
+
+# %% [markdown]
+# The pooled scores hide where the errors are. Per record, sorted by our detector's errors
+# (FP + FN), the five hardest records:
+
+# %%
+per_record = pd.concat({name: pd.DataFrame(res["records"]).T[["fp", "fn"]].astype(int) for name, res in bench.items()}, axis=1)
+hardest = (per_record[("ours", "fp")] + per_record[("ours", "fn")]).sort_values(ascending=False).index[:5]
+per_record.loc[hardest]
+
+# %% tags=["remove-cell"]
+ours, xqrs = bench["ours"]["pooled"], bench["xqrs"]["pooled"]
+assert ours["tp"] + ours["fn"] == xqrs["tp"] + xqrs["fn"]  # both scored against the same beats
+assert ours["se"] > 0.99 and ours["ppv"] > 0.99, ours
+assert xqrs["se"] > 0.95 and xqrs["ppv"] > 0.95, xqrs
+assert score.se > 0.99 and score.ppv > 0.99
+
+# %% [markdown]
+# A detector misses or invents a beat now and then, mostly in a few noisy records. The windows of
+# the next section are therefore cut around the reference positions, so that detection errors do
+# not blur the classification results; `BeatConfig(peaks="detector")` cuts them around our
+# detector's R-peaks instead, for an end-to-end evaluation.
+
+# %% [markdown]
+# ## Beat windows and labels
+#
+# `ecglib.beats.record_beats` does the rest for one record: it filters the signal, cuts a 2-s
+# window centred on every R-peak (720 samples, enough to see the neighbouring beats), z-scores
+# each window, gives it the AAMI class of its annotation, and drops the beats of classes F and Q
+# and those too close to either end of the record. By default it uses the reference R-peak
+# positions from the annotations, as most papers do; `BeatConfig(peaks="detector")` uses our
+# detector instead, as one would on a new recording. Its `counts` say what was kept and dropped:
+
+# %%
+beats208 = record_beats(load_record("208"))
+print("windows:", beats208.windows.shape, beats208.windows.dtype)
+pd.Series(beats208.counts).to_frame("record 208").T
+
+# %% tags=["remove-cell"]
+c = beats208.counts
+assert beats208.windows.shape == (c["kept"], 720) and len(beats208.labels) == c["kept"]
+assert c["dropped_F"] == 373 and c["kept"] + c["dropped_edge"] + c["dropped_F"] + c["dropped_Q"] + c["dropped_unmatched"] == c["peaks"]
+
+# %% [markdown]
+# Twenty windows of each class from record 208 and 232, overlaid (the R-peak is at 1 s):
+
+# %%
+beats232 = record_beats(load_record("232"))
+fig, axes = plt.subplots(1, 3, figsize=(12, 3), sharey=True)
+t = np.arange(720) / FS
+for c, (ax, cls) in enumerate(zip(axes, CLASSES)):
+    source = beats232 if cls == "S" else beats208
+    ax.plot(t, source.windows[source.labels == c][:20].T, color=CLASS_COLORS[cls], alpha=0.3, lw=0.7)
+    ax.set(title=f"{cls} (record {source.record})", xlabel="time (s)")
+axes[0].set_ylabel("z-scored amplitude")
+plt.show()
+
+# %% [markdown]
+# ## RR-interval features
+#
+# The shape of an S beat is often normal; what betrays it is that it comes early, and that a pause
+# follows. `ecglib.beats.rr_features` describes each beat's timing with six numbers: the intervals
+# to the previous and the next R-peak, the mean of the last ten intervals, and the same three
+# divided by the record's mean interval, so that they read the same whatever the patient's
+# heart rate {cite}`dechazal2004automatic`:
+
+# %%
+rr = pd.DataFrame(beats232.rr, columns=RR_FEATURES)
+rr.insert(0, "class", [CLASSES[i] for i in beats232.labels])
+rr.iloc[100:108].round(3)
+
+# %% [markdown]
+# Over this chapter's records, the normalised intervals before and after each beat already set
+# many abnormal beats apart: premature beats sit on the left (short interval before), and a
+# compensatory pause pushes many of them up (long interval after). Many others overlap with the
+# normal beats, so timing alone is not enough; the CNN will also see each beat's shape. (The rarer
+# classes are drawn on top.)
+
+# %%
+all_beats = {r: record_beats(load_record(r)) for r in records}
+labels = np.concatenate([b.labels for b in all_beats.values()])
+rr_all = np.concatenate([b.rr for b in all_beats.values()])
+fig, ax = plt.subplots(figsize=(6, 5))
+for c in np.argsort(-np.bincount(labels, minlength=3)):  # most frequent class first
+    ax.scatter(*rr_all[labels == c][:, 3:5].T, s=2, alpha=0.3, color=CLASS_COLORS[CLASSES[c]], label=CLASSES[c])
+ax.set(xlabel="RR before / mean RR", ylabel="RR after / mean RR", xlim=(0, 2.5), ylim=(0, 2.5))
+ax.legend(markerscale=5)
+plt.show()
+
+# %% tags=["remove-cell"]
+assert rr_all.shape == (len(labels), len(RR_FEATURES)) and np.isfinite(rr_all).all()
+median_pre = [np.median(rr_all[labels == c, 3]) for c in range(3)]
+assert median_pre[1] < 0.9 < median_pre[0] and median_pre[2] < median_pre[0]  # S and V come early
+
+# %% [markdown]
+# ## Patient-wise splits
+#
+# The beats of one patient resemble each other much more than the beats of different patients.
+# If beats are shuffled into training and test sets at random, the test set holds beats of the
+# very patients the model was trained on, and the model can score well by recognising patients
+# rather than arrhythmias. Published results obtained that way are much better than what the same
+# methods achieve on new patients {cite}`dechazal2004automatic,luz2016survey`. Every split in this
+# book is therefore made over **subjects**, and `ecglib.splits.assert_no_leakage` checks it.
+#
+# `ecglib.splits.patient_split` shuffles the subjects (with a seed) and cuts them 70/15/15 into
+# training, validation and test sets, redrawing until every set holds at least `min_per_class`
+# beats of every class (100 by default: a test set with three S beats, which seed 0 gives without
+# the minimum, cannot measure anything about S beats). Quick mode has too few patients for that
+# and asks for one beat per class.
+
+# %%
+class_counts = {r: tuple(int(n) for n in np.bincount(b.labels, minlength=3)) for r, b in all_beats.items()}
+min_per_class = 1 if quick_mode() else 100
+split = patient_split(class_counts, seed=0, min_per_class=min_per_class)
+assert_no_leakage(split)
+pd.DataFrame({name: {"records": len(recs), **dict(zip(CLASSES, np.sum([class_counts[r] for r in recs], axis=0)))}
+              for name, recs in split.items()}).T
+
+# %% tags=["remove-cell"]
+assert sorted(r for recs in split.values() for r in recs) == sorted(records)
+assert all(min(np.sum([class_counts[r] for r in recs], axis=0)) >= min_per_class for recs in split.values())
+assert patient_split(class_counts, seed=0, min_per_class=min_per_class) == split  # the same seed gives the same split
+
+# %% [markdown]
+# Look at the S column: most S beats come from a handful of patients, so how many of them the
+# validation and test sets receive depends heavily on which patients the shuffle puts there. The
+# exercise at the end of the chapter measures how much.
+#
+# Records 201 and 202 come from the same man. The inter-patient protocol of
+# {cite:t}`dechazal2004automatic`, which many papers reuse, puts 201 in its training set DS1 and 202
+# in its test set DS2. `ecglib.splits.ds1_ds2` removes 202 from DS2 by default; asking for the
+# published sets shows what the check does with such a split:
+
+# %%
+try:
+    assert_no_leakage(ds1_ds2(strict=False))
+except LeakageError as err:
+    print("LeakageError:", err)
+
+# %% tags=["remove-cell"]
+raised = False
+try:
+    assert_no_leakage(ds1_ds2(strict=False))
+except LeakageError:
+    raised = True
+assert raised, "the published DS1/DS2 split must be rejected"
+assert_no_leakage(ds1_ds2())
+
+# %% [markdown]
+# A random split of beats is far worse: every subject ends up on both sides. Here is the share of
+# test beats whose subject also gave training beats, for a beat-level 70/30 split of this chapter's
+# beats:
+
+# %%
+beat_subjects = np.concatenate([[subject_id(r)] * len(b.labels) for r, b in all_beats.items()])
+is_test = np.random.default_rng(0).random(len(beat_subjects)) < 0.3
+seen = np.isin(beat_subjects[is_test], beat_subjects[~is_test])
+print(f"{seen.mean():.1%} of the {is_test.sum():,} test beats come from subjects in the training set")
+
+# %% tags=["remove-cell"]
+assert seen.mean() == 1.0
+
+# %% [markdown]
+# ```{exercise}
+# :label: ex-prep-split
+#
+# Draw `patient_split(class_counts, seed=s)` for `s` in 0..9 and print how many S beats land in
+# the test set each time. How much does it vary, and what does that mean for the test scores of
+# chapter 5?
+# ```

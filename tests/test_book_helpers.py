@@ -1,0 +1,296 @@
+"""ecglib.book: quick mode, chapter records, the Colab cell and setup, the chapters' tables and plots."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecglib import book
+from ecglib.data import RECORDS
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Quick mode and records
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("0", False), ("", False), (None, False)])
+def test_quick_mode_reads_the_environment(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("ECGLIB_QUICK", raising=False)
+    else:
+        monkeypatch.setenv("ECGLIB_QUICK", value)
+    assert book.quick_mode() is expected
+
+
+def test_chapter_records_full_and_quick(monkeypatch):
+    monkeypatch.delenv("ECGLIB_QUICK", raising=False)
+    assert book.chapter_records() == list(RECORDS)
+    monkeypatch.setenv("ECGLIB_QUICK", "1")
+    assert book.chapter_records() == list(book.QUICK_RECORDS)
+
+
+def test_quick_records_hold_every_task_class(data_dir):
+    """Quick mode must still show N, S and V beats, from several subjects, and admit a 3-way split."""
+    from ecglib.data import class_summary, subject_id
+    from ecglib.splits import patient_split
+
+    table = class_summary(book.QUICK_RECORDS, data_dir)
+    assert len({subject_id(r) for r in book.QUICK_RECORDS}) >= 3
+    for cls in ("N", "S", "V"):
+        assert table["total"][cls] >= 300, cls
+    counts = {r: (table[r]["N"], table[r]["S"], table[r]["V"]) for r in book.QUICK_RECORDS}
+    assert set(patient_split(counts)) == {"train", "val", "test"}
+
+
+def test_physionet_totals_match_the_data(data_dir):
+    from ecglib.data import class_summary
+
+    total = class_summary(RECORDS, data_dir)["total"]
+    assert {k: total[k] for k in book.PHYSIONET_CLASS_TOTALS} == book.PHYSIONET_CLASS_TOTALS
+
+
+# --------------------------------------------------------------------------------------------------
+# Repository URL: one source of truth (_config.yml), mirrored by REPOSITORY_URL and the Colab cell
+
+
+def _config() -> dict:
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def test_repository_url_matches_config():
+    config = _config()
+    assert config["repository"]["url"] == book.REPOSITORY_URL
+    assert config["repository"]["branch"] == "main"
+    assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+
+
+def _project_files():
+    skip = {".git", ".venv", ".venv-colab", "_build", "__pycache__", "ecglib.egg-info", ".pytest_cache"}
+    suffixes = {".py", ".ipynb", ".md", ".yml", ".yaml", ".toml", ".cfg", ".txt", ".bib", ""}
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in skip]
+        for name in files:
+            path = Path(folder) / name
+            if path.suffix in suffixes:
+                yield path
+
+
+def _text_without_colab_cell(path: Path) -> str:
+    if path.suffix == ".ipynb":
+        nb = json.loads(path.read_text())
+        cells = [c for c in nb["cells"] if "".join(c["source"]) != book.colab_cell()]
+        return json.dumps([cells, nb["metadata"]])
+    return path.read_text(errors="ignore").replace(book.colab_cell(), "")
+
+
+def test_repository_url_is_written_nowhere_else():
+    """Only _config.yml, ecglib/book.py and the chapters' Colab cell (ecglib.book.colab_cell) spell it out."""
+    allowed = {ROOT / "_config.yml", ROOT / "ecglib" / "book.py"}
+    chapters = {p for nb in CHAPTERS for p in (nb, nb.with_suffix(".py"))}
+    needle = book.REPOSITORY_URL.split("://", 1)[1].lower()
+    offenders = []
+    for path in _project_files():
+        if path in allowed or needle not in path.read_text(errors="ignore").lower():
+            continue
+        if path in chapters and needle not in _text_without_colab_cell(path).lower():
+            continue
+        offenders.append(str(path.relative_to(ROOT)))
+    assert not offenders, f"the repository URL is spelled out in {offenders}; use ecglib.book.REPOSITORY_URL"
+
+
+@pytest.mark.parametrize("ipynb", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_starts_with_the_colab_cell(ipynb):
+    nb = json.loads(ipynb.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code, f"{ipynb.name} has no code cell"
+    assert "".join(code[0]["source"]) == book.colab_cell(), (
+        f"the first code cell of {ipynb.name} must be exactly ecglib.book.colab_cell()"
+    )
+    assert nb["metadata"]["jupytext"]["formats"] == "ipynb,py:percent"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_colab_cell_is_valid_python_and_inert_outside_colab():
+    source = book.colab_cell()
+    compile(source, "<colab cell>", "exec")
+    assert book.REPOSITORY_URL in source
+    assert "--no-deps" in source and "-U" not in source.split() and "--upgrade" not in source
+    assert "google.colab" not in sys.modules
+    exec(compile(source, "<colab cell>", "exec"), {})  # does nothing here: no install, no download
+
+
+# --------------------------------------------------------------------------------------------------
+# Colab setup
+
+
+def test_colab_setup_does_nothing_outside_colab():
+    def fail(*args, **kwargs):
+        raise AssertionError("must not run outside Colab")
+
+    assert not book.in_colab()
+    assert book.colab_setup(run=fail, download=fail) is None
+
+
+def test_in_colab_follows_the_module(monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.colab", object())
+    assert book.in_colab()
+
+
+def test_pip_command_never_upgrades_more_than_needed(tmp_path):
+    cmd = book.pip_install_command(["wfdb>=4.1"], tmp_path / "pins.txt")
+    assert cmd[:4] == [sys.executable, "-m", "pip", "install"]
+    assert cmd[cmd.index("--upgrade-strategy") + 1] == "only-if-needed"
+    assert cmd[cmd.index("--constraint") + 1] == str(tmp_path / "pins.txt")
+    assert not {"-U", "--upgrade", "--force-reinstall"} & set(cmd)
+    assert cmd[-1] == "wfdb>=4.1"
+    with pytest.raises(ValueError):
+        book.pip_install_command([], tmp_path / "pins.txt")
+
+
+def test_protected_pins_freeze_installed_versions():
+    from importlib.metadata import version
+
+    pins = book.protected_pins(("numpy", "surely-not-an-installed-package"))
+    assert pins == [f"numpy=={version('numpy')}"]
+
+
+def test_missing_requirements_sees_what_is_absent(monkeypatch):
+    import importlib.metadata as md
+
+    reqs = ["numpy>=1.0", "numpy>=999", "surely-not-an-installed-package>=1", 'pytest>=1; extra == "test"']
+    monkeypatch.setattr(md, "requires", lambda dist: reqs)
+    assert book.missing_requirements() == ["numpy>=999", "surely-not-an-installed-package>=1"]
+
+
+def test_missing_requirements_ignores_extras_and_installed_packages():
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    missing = book.missing_requirements()
+    base = {str(Requirement(r)) for r in requires("ecglib") if "extra ==" not in r}
+    assert set(missing) <= base
+    assert not any(name in " ".join(missing) for name in ("numpy", "jupyter-book", "pytest"))
+
+
+def test_colab_setup_installs_missing_with_pins_then_downloads(monkeypatch, tmp_path):
+    from importlib.metadata import version
+
+    calls = []
+
+    def run(cmd):
+        pins = Path(cmd[cmd.index("--constraint") + 1]).read_text().split()
+        calls.append(("pip", cmd, pins))
+
+    def download(records):
+        calls.append(("download", records))
+        return tmp_path
+
+    monkeypatch.setattr(book, "missing_requirements", lambda: ["wfdb>=4.1"])
+    monkeypatch.setattr(book, "in_colab", lambda: True)
+    monkeypatch.setenv("ECGLIB_QUICK", "1")
+    assert book.colab_setup(run=run, download=download) == tmp_path
+    (kind, cmd, pins), (kind2, records) = calls
+    assert kind == "pip" and cmd[-1] == "wfdb>=4.1" and f"numpy=={version('numpy')}" in pins
+    assert kind2 == "download" and records == list(book.QUICK_RECORDS)
+
+
+def test_colab_setup_skips_pip_when_nothing_is_missing(monkeypatch, tmp_path):
+    monkeypatch.setattr(book, "missing_requirements", lambda: [])
+    got = []
+    out = book.colab_setup(["100"], force=True, run=lambda cmd: got.append(cmd), download=lambda records: tmp_path)
+    assert out == tmp_path and got == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables and plots
+
+
+def test_aami_table_covers_every_beat_symbol_once():
+    from ecglib.data import BEAT_SYMBOLS
+
+    table = book.aami_table()
+    assert list(table.index) == ["N", "S", "V", "F", "Q"]
+    symbols = " ".join(table["MIT-BIH symbols"]).split()
+    assert sorted(symbols) == sorted(BEAT_SYMBOLS)
+    assert list(table.index[table["in the task"]]) == ["N", "S", "V"]
+
+
+def test_class_table_keeps_records_and_total(data_dir):
+    from ecglib.data import class_summary
+
+    table = book.class_table(class_summary(["100", "119"], data_dir))
+    assert list(table.index) == ["100", "119", "total"]
+    assert (table.loc[["100", "119"]].sum() == table.loc["total"]).all()
+
+
+def test_beat_classes_maps_symbols():
+    assert list(book.beat_classes(np.array(["N", "A", "V", "F", "/", "L"]))) == ["N", "S", "V", "F", "Q", "N"]
+
+
+def test_plot_strip_labels_every_beat_in_view(data_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecglib.data import load_record
+
+    rec = load_record("208", data_dir)
+    ax = book.plot_strip(rec, start_s=1070, duration_s=10)
+    samples, _ = rec.beats()
+    n_in_view = int(((samples >= 1070 * 360) & (samples < 1080 * 360)).sum())
+    assert len(ax.texts) == n_in_view > 5
+    assert ax.get_xlim()[0] >= 1069 and ax.get_xlim()[1] <= 1081
+    with pytest.raises(ValueError, match="outside"):
+        book.plot_strip(rec, start_s=4000)
+    plt.close("all")
+
+
+def test_show_spectrogram_uses_real_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecglib.spectrogram import SpectrogramConfig, log_magnitude
+
+    cfg = SpectrogramConfig(size=None)
+    x = np.sin(2 * np.pi * 10 * np.arange(720) / 360)
+    img = log_magnitude(x, 360, cfg)
+    mesh = book.show_spectrogram(img, 360, cfg, n_samples=720)
+    ax = mesh.axes
+    assert ax.get_xlim()[1] == pytest.approx(2.0, abs=0.05)
+    assert 40 <= ax.get_ylim()[1] <= 46
+    with pytest.raises(ValueError, match="axes need"):
+        book.show_spectrogram(img[:, :-3], 360, cfg, n_samples=720)
+    plt.close("all")
+
+
+def test_plot_detector_steps_draws_every_step(data_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecglib.data import load_record
+
+    rec = load_record("119", data_dir)
+    fig = book.plot_detector_steps(rec, start_s=10, duration_s=5)
+    axes = fig.axes
+    assert len(axes) == 5
+    assert all(ax.get_xlim()[0] >= 9.5 and ax.get_xlim()[1] <= 15.5 for ax in axes)
+    detected, reference = axes[-1].lines[1], axes[-1].lines[2]  # the trace is lines[0]
+    assert len(detected.get_xdata()) == len(reference.get_xdata()) > 3
+    with pytest.raises(ValueError, match="outside"):
+        book.plot_detector_steps(rec, start_s=5000)
+    plt.close("all")
