@@ -1,0 +1,342 @@
+"""The two classifiers and the adapters that feed them.
+
+* :func:`seed_cnn` — the original model, kept faithful: a 128 × 128 RGB (viridis) spectrogram, three
+  Conv2D → ReLU → BatchNorm → MaxPool blocks, Flatten, Dense 128, Dropout 0.5, softmax. About 3.3 M
+  parameters, most of them in the Dense layer after Flatten.
+* :func:`efficient_cnn` — ours: the native-resolution single-channel spectrogram through a small
+  conv stack and global average pooling, plus the six RR features (:data:`ecglib.beats.RR_FEATURES`)
+  through a small Dense branch, concatenated before the softmax. Tens of thousands of parameters.
+
+Both are Keras functional models with named layers; the last convolution of each is called
+``"last_conv"`` (:data:`LAST_CONV`, :func:`last_conv_layer_name`) for Grad-CAM.
+
+:func:`model_inputs` turns a :class:`ecglib.dataset.Dataset` (or plain arrays) into a
+:class:`BeatSequence`, a ``keras.utils.PyDataset`` that builds each batch on demand — the seed's
+float RGB input for 100 000 beats would take 20 GB if materialised at once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers
+
+#: Names accepted by :func:`build_model` and :func:`model_inputs`.
+MODEL_NAMES: tuple[str, ...] = ("seed_cnn", "efficient_cnn")
+#: Name of the last Conv2D layer of every model built here (Grad-CAM's target).
+LAST_CONV: str = "last_conv"
+#: Input size of the seed model (height, width, channels).
+SEED_INPUT_SHAPE: tuple[int, int, int] = (128, 128, 3)
+
+
+def _check_name(model_name: str) -> str:
+    if model_name not in MODEL_NAMES:
+        raise ValueError(f"unknown model name {model_name!r}; expected one of {MODEL_NAMES}")
+    return model_name
+
+
+@keras.saving.register_keras_serializable(package="ecglib")
+class SafeLog(layers.Layer):
+    """``log(max(x, floor))``: turns RR ratios into differences a Dense layer can combine linearly."""
+
+    def __init__(self, floor: float = 1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.floor = float(floor)
+
+    def call(self, x):
+        return keras.ops.log(keras.ops.maximum(x, self.floor))
+
+    def get_config(self):
+        return {**super().get_config(), "floor": self.floor}
+
+
+def seed_cnn(
+    input_shape: tuple[int, int, int] = SEED_INPUT_SHAPE, n_classes: int = 3, learning_rate: float = 1e-3
+) -> keras.Model:
+    """The original CNN on 128 × 128 RGB spectrograms (see the module docstring), compiled.
+
+    Compiled with Adam (``learning_rate``) and categorical cross-entropy; expects one-hot labels,
+    which :func:`model_inputs` provides. Its input is ``to_rgb(images)`` of the default
+    128 × 128 :class:`ecglib.spectrogram.SpectrogramConfig`.
+    """
+    if len(input_shape) != 3 or min(input_shape) < 1:
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    for i, filters in enumerate((32, 64, 128), start=1):
+        x = layers.Conv2D(filters, 3, name=LAST_CONV if i == 3 else f"conv{i}")(x)
+        x = layers.ReLU(name=f"relu{i}")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(128, activation="relu", name="dense")(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="probs")(x)
+    model = keras.Model(inputs, outputs, name="seed_cnn")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def efficient_cnn(
+    image_shape: tuple[int, ...],
+    n_rr: int = 6,
+    n_classes: int = 3,
+    filters: tuple[int, ...] = (16, 32, 48),
+    rr_units: int = 32,
+    head_units: int = 64,
+    dropout: float = 0.3,
+    learning_rate: float = 3e-3,
+    batch_norm: bool = True,
+) -> keras.Model:
+    """Our model: native-resolution spectrogram + RR features, compiled.
+
+    Parameters
+    ----------
+    image_shape
+        ``(height, width)`` or ``(height, width, 1)`` of the uint8 spectrograms (e.g. ``(16, 91)``
+        for ``SpectrogramConfig(size=None)``). The model's ``"image"`` input takes exactly this
+        shape; a channel axis is added inside.
+    n_rr
+        Number of RR features (input ``"rr"``).
+    filters
+        Channels of each conv block (3 × 3 conv → BatchNorm → ReLU, then 2 × 2 max-pool between
+        blocks); the last conv is named ``"last_conv"``, followed by global average pooling.
+    rr_units, head_units, dropout
+        Width of the RR branch, of the Dense layer after concatenation, and its dropout rate.
+    learning_rate
+        Adam learning rate.
+    batch_norm
+        BatchNorm after each conv and on the log-RR features.
+
+    Returns
+    -------
+    keras.Model
+        Inputs ``{"image", "rr"}``, output ``(n, n_classes)`` softmax probabilities; compiled with
+        categorical cross-entropy (one-hot labels, as :func:`model_inputs` yields).
+    """
+    image_shape = tuple(int(s) for s in image_shape)
+    if len(image_shape) not in (2, 3) or (len(image_shape) == 3 and image_shape[2] != 1) or min(image_shape) < 1:
+        raise ValueError(f"image_shape must be (height, width) or (height, width, 1), got {image_shape!r}")
+    if n_rr < 1 or n_classes < 2 or not filters:
+        raise ValueError(f"need n_rr >= 1, n_classes >= 2 and at least one conv block, got {n_rr}, {n_classes}, {filters}")
+    height, width = image_shape[:2]
+    image = keras.Input(shape=image_shape, name="image")
+    rr = keras.Input(shape=(n_rr,), name="rr")
+
+    x = layers.Reshape((height, width, 1), name="add_channel")(image)
+    x = layers.Rescaling(1.0 / 255, name="rescale")(x)
+    for i, f in enumerate(filters, start=1):
+        last = i == len(filters)
+        x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, name=LAST_CONV if last else f"conv{i}")(x)
+        if batch_norm:
+            x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
+        x = layers.ReLU(name=f"relu{i}")(x)
+        if not last:
+            # Pool only while the frequency axis is still > 2 rows; time keeps shrinking.
+            pool = (2 if x.shape[1] > 2 else 1, 2 if x.shape[2] > 2 else 1)
+            x = layers.MaxPooling2D(pool, name=f"pool{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+
+    r = SafeLog(name="rr_log")(rr)
+    if batch_norm:
+        r = layers.BatchNormalization(momentum=0.9, name="rr_bn")(r)
+    r = layers.Dense(rr_units, activation="relu", name="rr_dense1")(r)
+    r = layers.Dense(rr_units, activation="relu", name="rr_dense2")(r)
+
+    z = layers.Concatenate(name="concat")([x, r])
+    z = layers.Dense(head_units, activation="relu", name="head")(z)
+    z = layers.Dropout(dropout, name="dropout")(z)
+    outputs = layers.Dense(n_classes, activation="softmax", name="probs")(z)
+    model = keras.Model({"image": image, "rr": rr}, outputs, name="efficient_cnn")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def build_model(model_name: str, image_shape: tuple[int, ...] | None = None, n_classes: int = 3, **kwargs) -> keras.Model:
+    """Build a compiled model by name (``"seed_cnn"`` or ``"efficient_cnn"``).
+
+    ``image_shape`` is the seed's ``(h, w, 3)`` input (default 128 × 128 × 3) or the efficient
+    model's ``(h, w)`` spectrogram shape (required). Extra keyword arguments go to the builder.
+    """
+    _check_name(model_name)
+    if model_name == "seed_cnn":
+        return seed_cnn(tuple(image_shape) if image_shape is not None else SEED_INPUT_SHAPE, n_classes, **kwargs)
+    if image_shape is None:
+        raise ValueError("efficient_cnn needs image_shape, e.g. dataset.images.shape[1:]")
+    return efficient_cnn(tuple(image_shape), n_classes=n_classes, **kwargs)
+
+
+def last_conv_layer_name(model: keras.Model) -> str:
+    """Name of the model's last Conv2D layer (``"last_conv"`` for models built here)."""
+    names = [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    if not names:
+        raise ValueError(f"model {model.name!r} has no Conv2D layer")
+    return LAST_CONV if LAST_CONV in names else names[-1]
+
+
+class BeatSequence(keras.utils.PyDataset):
+    """Batches for one model, built on demand from uint8 images and RR features.
+
+    ``seed_cnn`` batches are ``float32 (b, 128, 128, 3)`` viridis RGB; ``efficient_cnn`` batches are
+    ``{"image": uint8 (b, h, w), "rr": float32 (b, n_rr)}``. With labels, each item is
+    ``(x, one_hot_y)`` or ``(x, one_hot_y, sample_weight)`` when ``class_weight`` is given.
+    With ``shuffle`` the order is redrawn from ``seed`` at every epoch end (reproducibly);
+    ``class_fraction={0: 0.25}`` then also draws a fresh random quarter of class 0 each epoch
+    (majority-class undersampling: shorter epochs, every beat still seen over several epochs).
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        images: np.ndarray,
+        rr: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        *,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        seed: int = 0,
+        class_weight: dict[int, float] | None = None,
+        class_fraction: dict[int, float] | None = None,
+        n_classes: int = 3,
+        cmap: str = "viridis",
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.model_name = _check_name(model_name)
+        images = np.asarray(images)
+        if images.ndim != 3 or images.dtype != np.uint8:
+            raise ValueError(f"images must be uint8 (n, height, width), got shape {images.shape} dtype {images.dtype}")
+        n = len(images)
+        if n == 0:
+            raise ValueError("no beats: images is empty")
+        if model_name == "seed_cnn" and images.shape[1:] != SEED_INPUT_SHAPE[:2]:
+            raise ValueError(
+                f"seed_cnn wants 128 x 128 images (SpectrogramConfig(size=(128, 128))), got {images.shape[1:]}"
+            )
+        if model_name == "efficient_cnn":
+            if rr is None:
+                raise ValueError("efficient_cnn needs the RR features (rr)")
+            rr = np.asarray(rr, dtype=np.float32)
+            if rr.ndim != 2 or len(rr) != n:
+                raise ValueError(f"rr must be (n, n_features) with n = {n} beats, got shape {rr.shape}")
+        if labels is not None:
+            labels = np.asarray(labels)
+            if labels.shape != (n,):
+                raise ValueError(f"labels must be (n,) with n = {n} beats, got shape {labels.shape}")
+            if labels.min() < 0 or labels.max() >= n_classes:
+                raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if (class_weight is not None or class_fraction) and labels is None:
+            raise ValueError("class_weight and class_fraction need labels")
+        if class_fraction and not shuffle:
+            raise ValueError("class_fraction (a fresh random subsample each epoch) needs shuffle=True")
+        if class_fraction and not all(0 < f <= 1 for f in class_fraction.values()):
+            raise ValueError(f"class_fraction values must lie in (0, 1], got {class_fraction}")
+        self.images, self.rr, self.labels = images, rr, labels
+        self.batch_size, self.shuffle, self.n_classes = int(batch_size), bool(shuffle), int(n_classes)
+        self._rng = np.random.default_rng(seed)
+        self._fraction = dict(class_fraction or {})
+        self._by_class = [np.flatnonzero(labels == c) for c in range(n_classes)] if self._fraction else None
+        self._order = self._draw_order() if shuffle else None
+        self._weights = None
+        if class_weight is not None:
+            table = np.ones(n_classes, dtype=np.float32)
+            for c, w in class_weight.items():
+                table[int(c)] = w
+            self._weights = table
+        if model_name == "seed_cnn":
+            import matplotlib
+
+            self._lut = (matplotlib.colormaps[cmap](np.arange(256))[:, :3]).astype(np.float32) * np.float32(255.0)
+
+    def _draw_order(self) -> np.ndarray:
+        if not self._fraction:
+            return self._rng.permutation(len(self.images))
+        parts = []
+        for c, idx in enumerate(self._by_class):
+            f = self._fraction.get(c, 1.0)
+            k = len(idx) if f >= 1 else int(round(f * len(idx)))
+            parts.append(idx if k == len(idx) else self._rng.choice(idx, size=k, replace=False))
+        return self._rng.permutation(np.concatenate(parts))
+
+    def __len__(self) -> int:
+        n = len(self._order) if self._order is not None else len(self.images)
+        return math.ceil(n / self.batch_size)
+
+    def _indices(self, idx: int) -> np.ndarray | slice:
+        if idx < 0 or idx >= len(self):
+            raise IndexError(f"batch {idx} out of range (0..{len(self) - 1})")
+        n = len(self._order) if self._order is not None else len(self.images)
+        start, stop = idx * self.batch_size, min((idx + 1) * self.batch_size, n)
+        if self._order is None:
+            return slice(start, stop)
+        return np.sort(self._order[start:stop])  # sorted: contiguous-ish reads; order inside a batch is irrelevant
+
+    def inputs(self, idx: int):
+        """Model input of batch ``idx`` (no labels)."""
+        sel = self._indices(idx)
+        if self.model_name == "seed_cnn":
+            # Same colours as ecglib.spectrogram.to_rgb (whose LUT is this one rounded to uint8).
+            return np.round(self._lut[self.images[sel]])
+        return {"image": self.images[sel], "rr": self.rr[sel]}
+
+    def __getitem__(self, idx: int):
+        x = self.inputs(idx)
+        if self.labels is None:
+            return (x,)
+        y_int = self.labels[self._indices(idx)].astype(np.int64)
+        y = np.eye(self.n_classes, dtype=np.float32)[y_int]
+        if self._weights is None:
+            return x, y
+        return x, y, self._weights[y_int]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._order = self._draw_order()
+
+
+def model_inputs(model_name: str, data=None, *, images=None, rr=None, labels=None, **kwargs) -> BeatSequence:
+    """What ``model.fit``/``predict`` want for ``model_name``, as a lazily batched :class:`BeatSequence`.
+
+    Parameters
+    ----------
+    model_name
+        ``"seed_cnn"`` (128 × 128 images, coloured to RGB per batch) or ``"efficient_cnn"``
+        (``{"image", "rr"}``).
+    data
+        A :class:`ecglib.dataset.Dataset` (its images, RR features and labels are used), or None to
+        pass ``images``/``rr``/``labels`` arrays directly. ``labels=False`` drops the labels
+        (prediction only).
+    **kwargs
+        ``batch_size``, ``shuffle``, ``seed``, ``class_weight``, ... (see :class:`BeatSequence`).
+    """
+    _check_name(model_name)
+    if data is not None:
+        images = data.images
+        rr = data.rr if rr is None else rr
+        labels = data.labels if labels is None else labels
+    if images is None:
+        raise ValueError("give a Dataset or an images array")
+    if labels is False:
+        labels = None
+    return BeatSequence(model_name, images, rr, labels, **kwargs)
+
+
+def predict_proba(model: keras.Model, model_name: str, data=None, *, batch_size: int = 256, **arrays) -> np.ndarray:
+    """Class probabilities ``(n, n_classes)`` of a Dataset (or ``images=``/``rr=`` arrays), batch by batch."""
+    seq = model_inputs(model_name, data, labels=False, batch_size=batch_size, **arrays)
+    return np.asarray(model.predict(seq, verbose=0), dtype=np.float32)

@@ -1,0 +1,379 @@
+"""Training: seeded, class-weighted, early-stopped on validation patients; saving and loading models.
+
+:func:`train_model` fits one of :data:`ecglib.models.MODEL_NAMES` on a training
+:class:`ecglib.dataset.Dataset`, scores the validation Dataset (other patients) after every epoch
+(loss, accuracy and macro-F1, one printed line per epoch), stops when the monitored value has not
+improved for ``patience`` epochs and restores the best epoch's weights. Class weights come from the
+training labels only.
+
+:func:`save_model` writes a ``.keras`` file plus a JSON sidecar (``<path>.json``) holding the model
+name, class names, training config, ecglib version and the Beat/Spectrogram configs needed to
+rebuild the inputs; both are written atomically. :func:`load_model` reads them back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecglib.data import CLASSES
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings.
+
+    Attributes
+    ----------
+    epochs
+        Maximum number of epochs.
+    batch_size
+        Beats per gradient step (the seed used 32).
+    learning_rate
+        Adam learning rate.
+    patience
+        Epochs without improvement of ``monitor`` before stopping (best weights are restored).
+    monitor
+        ``"val_loss"`` (minimised) or ``"val_macro_f1"`` / ``"val_accuracy"`` (maximised),
+        computed on the validation Dataset.
+    seed
+        Seeds Python, NumPy, TensorFlow/Keras and the batch shuffling.
+    class_weighting
+        ``"balanced"`` (n / (k · n_c)), ``"sqrt"`` (its square root, milder), or ``"none"``.
+    max_train_beats
+        If set, train on a class-stratified random subsample of this many training beats (a time
+        budget for the seed model); None uses every beat.
+    majority_fraction
+        Fraction of the N (class 0) training beats drawn afresh each epoch (undersampling the
+        majority class: shorter epochs). N's class weight is divided by it, so the expected loss
+        is unchanged.
+    model_kwargs
+        Extra keyword arguments for the model builder (e.g. ``filters`` of ``efficient_cnn``).
+    verbose
+        Print one line per epoch.
+    """
+
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 5
+    monitor: str = "val_loss"
+    seed: int = 0
+    class_weighting: str = "balanced"
+    max_train_beats: int | None = None
+    majority_fraction: float = 1.0
+    model_kwargs: dict = field(default_factory=dict)
+    verbose: bool = True
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.patience < 0:
+            raise ValueError("need epochs >= 1, batch_size >= 1 and patience >= 0")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.monitor not in ("val_loss", "val_macro_f1", "val_accuracy"):
+            raise ValueError(f"monitor must be 'val_loss', 'val_macro_f1' or 'val_accuracy', got {self.monitor!r}")
+        if self.class_weighting not in ("balanced", "sqrt", "none"):
+            raise ValueError(f"class_weighting must be 'balanced', 'sqrt' or 'none', got {self.class_weighting!r}")
+        if not 0 < self.majority_fraction <= 1:
+            raise ValueError(f"majority_fraction must lie in (0, 1], got {self.majority_fraction}")
+        if self.max_train_beats is not None and self.max_train_beats < 1:
+            raise ValueError(f"max_train_beats must be positive or None, got {self.max_train_beats}")
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_model` returns.
+
+    Attributes
+    ----------
+    model
+        The trained Keras model (best validation epoch's weights).
+    history
+        ``{metric: [value per epoch]}`` (loss, accuracy, val_loss, val_accuracy, val_macro_f1, and
+        epoch_train_s: seconds of gradient steps of the epoch, without the validation pass).
+    seconds
+        Wall-clock training time, including the per-epoch validation passes.
+    epochs_run
+        Epochs actually run (fewer than ``config.epochs`` after early stopping).
+    best_epoch
+        1-based epoch whose weights were restored.
+    class_weight
+        The class weights used (``{class index: weight}``), or None.
+    """
+
+    model: Any
+    history: dict[str, list[float]]
+    seconds: float
+    epochs_run: int
+    best_epoch: int
+    class_weight: dict[int, float] | None
+
+
+def class_weights(labels: np.ndarray, n_classes: int = len(CLASSES), mode: str = "balanced") -> dict[int, float]:
+    """Per-class loss weights from (training) labels.
+
+    ``"balanced"``: ``n / (n_classes * n_c)``, as scikit-learn's ``compute_class_weight``;
+    ``"sqrt"``: the square root of that. A class absent from ``labels`` gets weight 0.
+
+    Raises
+    ------
+    ValueError
+        If ``labels`` is empty, not 1-D integers, or outside ``0..n_classes-1``.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integer class indices, got dtype {labels.dtype}")
+    if labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got {labels.min()}..{labels.max()}")
+    if mode not in ("balanced", "sqrt"):
+        raise ValueError(f"mode must be 'balanced' or 'sqrt', got {mode!r}")
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        w = np.where(counts > 0, len(labels) / (n_classes * counts), 0.0)
+    if mode == "sqrt":
+        w = np.sqrt(w)
+    return {int(c): float(w[c]) for c in range(n_classes)}
+
+
+def stratified_subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of ``n`` beats drawn without replacement, keeping the class proportions."""
+    labels = np.asarray(labels)
+    if n >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        k = max(1, int(round(n * len(idx) / len(labels))))
+        out.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
+    return np.sort(np.concatenate(out))
+
+
+def _subset_rows(data, idx: np.ndarray):
+    return type(data)(*(getattr(data, f.name)[idx] for f in dataclasses.fields(data)))
+
+
+def _make_val_callback(model_name: str, val, batch_size: int, verbose: bool):
+    import keras
+
+    from ecglib.models import model_inputs
+
+    class ValidationScores(keras.callbacks.Callback):
+        """Scores the validation patients after each epoch and adds val_* to the logs (before
+        EarlyStopping and History see them); prints one line per epoch."""
+
+        def __init__(self):
+            super().__init__()
+            self.seq = model_inputs(model_name, val, labels=False, batch_size=max(batch_size, 256))
+            self.y = np.asarray(val.labels).astype(np.int64)
+            self.t0 = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            from sklearn.metrics import f1_score
+
+            logs = logs if logs is not None else {}
+            logs["epoch_train_s"] = time.perf_counter() - self.t0  # gradient steps only, no validation
+            proba = np.asarray(self.model.predict(self.seq, verbose=0), dtype=np.float64)
+            n_classes = proba.shape[1]
+            p_true = np.clip(proba[np.arange(len(self.y)), self.y], 1e-7, 1.0)
+            pred = proba.argmax(1)
+            logs["val_loss"] = float(-np.log(p_true).mean())
+            logs["val_accuracy"] = float((pred == self.y).mean())
+            logs["val_macro_f1"] = float(
+                f1_score(self.y, pred, labels=list(range(n_classes)), average="macro", zero_division=0)
+            )
+            if verbose:
+                print(
+                    f"epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.4f} "
+                    f"acc {logs.get('accuracy', float('nan')):.4f} | val_loss {logs['val_loss']:.4f} "
+                    f"val_acc {logs['val_accuracy']:.4f} val_macro_f1 {logs['val_macro_f1']:.4f} "
+                    f"({time.perf_counter() - self.t0:.1f} s)",
+                    flush=True,
+                )
+
+    return ValidationScores()
+
+
+def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()) -> TrainResult:
+    """Build, fit and early-stop one model.
+
+    Parameters
+    ----------
+    model_name
+        ``"seed_cnn"`` (train/val must hold 128 × 128 images) or ``"efficient_cnn"``.
+    train, val
+        :class:`ecglib.dataset.Dataset` of the training and validation patients. Validation beats
+        are used only to choose the epoch (early stopping), never for gradient steps.
+    config
+        :class:`TrainConfig`.
+
+    Returns
+    -------
+    TrainResult
+    """
+    import keras
+
+    from ecglib.models import build_model, model_inputs
+
+    if model_name not in ("seed_cnn", "efficient_cnn"):
+        raise ValueError(f"unknown model name {model_name!r}; expected 'seed_cnn' or 'efficient_cnn'")
+    if len(train) == 0 or len(val) == 0:
+        raise ValueError(f"train and val must both hold beats, got {len(train)} and {len(val)}")
+    if train.images.shape[1:] != val.images.shape[1:]:
+        raise ValueError(f"train and val images differ in shape: {train.images.shape[1:]} vs {val.images.shape[1:]}")
+    keras.utils.set_random_seed(config.seed)
+    if config.max_train_beats is not None and config.max_train_beats < len(train):
+        train = _subset_rows(train, stratified_subsample(train.labels, config.max_train_beats, config.seed))
+
+    n_classes = len(CLASSES)
+    weights = None if config.class_weighting == "none" else class_weights(train.labels, n_classes, config.class_weighting)
+    if model_name == "seed_cnn":
+        model = build_model("seed_cnn", n_classes=n_classes, learning_rate=config.learning_rate, **config.model_kwargs)
+    else:
+        model = build_model(
+            "efficient_cnn",
+            image_shape=train.images.shape[1:],
+            n_classes=n_classes,
+            n_rr=train.rr.shape[1],
+            learning_rate=config.learning_rate,
+            **config.model_kwargs,
+        )
+    fraction = None
+    if config.majority_fraction < 1:
+        fraction = {0: config.majority_fraction}
+        weights = dict(weights or {c: 1.0 for c in range(n_classes)})
+        weights[0] = weights[0] / config.majority_fraction
+    seq = model_inputs(
+        model_name,
+        train,
+        batch_size=config.batch_size,
+        shuffle=True,
+        seed=config.seed,
+        class_weight=weights,
+        class_fraction=fraction,
+    )
+    val_cb = _make_val_callback(model_name, val, config.batch_size, config.verbose)
+    mode = "min" if config.monitor == "val_loss" else "max"
+    stop = keras.callbacks.EarlyStopping(
+        monitor=config.monitor, mode=mode, patience=config.patience, restore_best_weights=True
+    )
+    if config.verbose:
+        print(
+            f"training {model_name}: {len(train)} beats, validation {len(val)} beats, "
+            f"class weights {weights}, up to {config.epochs} epochs",
+            flush=True,
+        )
+    t0 = time.perf_counter()
+    hist = model.fit(seq, epochs=config.epochs, callbacks=[val_cb, stop], verbose=0)
+    seconds = time.perf_counter() - t0
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    epochs_run = len(history.get("loss", []))
+    scores = history[config.monitor]
+    best = int(np.argmin(scores) if mode == "min" else np.argmax(scores)) + 1
+    if config.verbose:
+        print(f"{model_name}: {epochs_run} epochs in {seconds:.1f} s, best epoch {best}", flush=True)
+    return TrainResult(model, history, seconds, epochs_run, best, weights)
+
+
+# --------------------------------------------------------------------------------------------- I/O
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def save_model(model, path: str | os.PathLike, metadata: dict | None = None) -> Path:
+    """Save ``model`` to ``path`` (must end in ``.keras``) and ``metadata`` to ``<path>.json``.
+
+    ``metadata`` should hold what is needed to use the model later: ``model_name``, the
+    ``beat_config`` / ``spectrogram_config`` dicts, the training config. Class names and the ecglib
+    and Keras versions are added. Both files are written to temporary names and renamed into place.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.keras`` path.
+    """
+    import keras
+
+    import ecglib
+    from ecglib._io import atomic_path
+
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"model path must end in .keras, got {path}")
+    meta = {"class_names": list(CLASSES), "ecglib_version": ecglib.__version__, "keras_version": keras.__version__}
+    meta.update(dict(metadata or {}))
+    try:
+        blob = json.dumps(meta, indent=2, sort_keys=True, default=_json_default)
+    except TypeError as exc:
+        raise ValueError(f"metadata is not JSON-serialisable: {exc}") from exc
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+        with atomic_path(_sidecar(path), suffix=".json") as tmp_meta:
+            tmp_meta.write_text(blob)
+    return path
+
+
+def _json_default(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+
+
+def load_model(path: str | os.PathLike):
+    """Load a model written by :func:`save_model`.
+
+    Returns
+    -------
+    model, metadata
+        The compiled Keras model and the metadata dict (``{}`` if the sidecar is missing).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a readable ``.keras`` model or its metadata is corrupt.
+    """
+    import keras
+
+    import ecglib.models  # noqa: F401  (registers the custom layers)
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    try:
+        model = keras.saving.load_model(path, compile=True)
+    except Exception as exc:  # keras raises a zoo of types for a bad zip / config
+        raise ValueError(f"could not load model file {path}: it is corrupt or not a Keras model ({exc})") from exc
+    meta_path = _sidecar(path)
+    meta: dict = {}
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"model metadata {meta_path} is corrupt: {exc}") from exc
+    else:
+        print(f"warning: {meta_path} is missing; returning empty metadata", file=sys.stderr)
+    return model, meta

@@ -1,0 +1,168 @@
+"""Models, input adapters, training and the .keras round trip, on three real records (cached)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from ecglib.dataset import Dataset, build_dataset  # noqa: E402
+from ecglib.models import (  # noqa: E402
+    LAST_CONV,
+    BeatSequence,
+    build_model,
+    efficient_cnn,
+    last_conv_layer_name,
+    model_inputs,
+    predict_proba,
+    seed_cnn,
+)
+from ecglib.spectrogram import SpectrogramConfig, to_rgb  # noqa: E402
+from ecglib.train import TrainConfig, class_weights, load_model, save_model, train_model  # noqa: E402
+
+RECORDS = ["100", "119", "208"]
+NATIVE = SpectrogramConfig(size=None)
+
+
+def _small(ds: Dataset, per_record: int = 40) -> Dataset:
+    """A few beats of each class from each record (keeps the tests fast)."""
+    idx = []
+    rng = np.random.default_rng(0)
+    for rec in np.unique(ds.records):
+        for c in range(3):
+            cand = np.flatnonzero((ds.records == rec) & (ds.labels == c))
+            idx.extend(rng.choice(cand, size=min(per_record, len(cand)), replace=False))
+    idx = np.sort(np.array(idx))
+    return Dataset(ds.images[idx], ds.rr[idx], ds.labels[idx], ds.records[idx], ds.peaks[idx])
+
+
+@pytest.fixture(scope="module")
+def native():
+    return _small(build_dataset(RECORDS, spec_config=NATIVE, progress=False))
+
+
+@pytest.fixture(scope="module")
+def seed_data():
+    return _small(build_dataset(RECORDS, progress=False), per_record=12)
+
+
+FAST = TrainConfig(epochs=1, batch_size=32, verbose=False)
+
+
+def test_seed_cnn_architecture():
+    m = seed_cnn()
+    assert m.input_shape == (None, 128, 128, 3)
+    assert m.output_shape == (None, 3)
+    kinds = [type(layer).__name__ for layer in m.layers]
+    assert kinds.count("Conv2D") == 3 and kinds.count("BatchNormalization") == 3 and "Flatten" in kinds
+    assert [layer.filters for layer in m.layers if kinds[m.layers.index(layer)] == "Conv2D"] == [32, 64, 128]
+    assert m.get_layer("dropout").rate == 0.5
+    assert last_conv_layer_name(m) == LAST_CONV
+    assert m.loss == "categorical_crossentropy"
+
+
+def test_efficient_cnn_is_small_and_named(native):
+    m = efficient_cnn(native.images.shape[1:])
+    assert m.get_layer("image") is not None and m.get_layer("rr") is not None
+    assert m.count_params() < 100_000
+    assert last_conv_layer_name(m) == LAST_CONV
+    assert any(type(layer).__name__ == "GlobalAveragePooling2D" for layer in m.layers)
+    out = m.predict({"image": native.images[:4], "rr": native.rr[:4]}, verbose=0)
+    assert out.shape == (4, 3)
+    np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-5)
+
+
+def test_seed_batches_match_to_rgb(seed_data):
+    seq = model_inputs("seed_cnn", seed_data, batch_size=8)
+    x, y = seq[0]
+    assert x.shape == (8, 128, 128, 3) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, to_rgb(seed_data.images[:8]).astype(np.float32))
+    np.testing.assert_array_equal(y.argmax(1), seed_data.labels[:8])
+    assert len(seq) == int(np.ceil(len(seed_data) / 8))
+
+
+def test_sequence_weights_and_undersampling(native):
+    w = class_weights(native.labels)
+    seq = model_inputs("efficient_cnn", native, batch_size=16, shuffle=True, class_weight=w, class_fraction={0: 0.5})
+    x, y, sw = seq[0]
+    assert set(x) == {"image", "rr"}
+    np.testing.assert_allclose(sw, np.array([w[c] for c in y.argmax(1)], dtype=np.float32))
+    n_expected = (native.labels != 0).sum() + round(0.5 * (native.labels == 0).sum())
+    assert sum(len(seq[i][1]) for i in range(len(seq))) == n_expected
+
+
+@pytest.mark.parametrize("name", ["seed_cnn", "efficient_cnn"])
+def test_train_one_epoch_on_real_beats(name, native, seed_data):
+    data = seed_data if name == "seed_cnn" else native
+    half = np.isin(data.records, ["100", "119"])
+    train = Dataset(*(a[half] for a in (data.images, data.rr, data.labels, data.records, data.peaks)))
+    val = data.subset(["208"])
+    res = train_model(name, train, val, FAST)
+    assert res.epochs_run == 1 and res.seconds > 0
+    assert {"loss", "val_loss", "val_macro_f1", "epoch_train_s"} <= set(res.history)
+    proba = predict_proba(res.model, name, val)
+    assert proba.shape == (len(val), 3) and np.all(np.isfinite(proba))
+
+
+def test_training_is_reproducible(native):
+    train, val = native.subset(["100", "119"]), native.subset(["208"])
+    a = train_model("efficient_cnn", train, val, FAST).history["loss"]
+    b = train_model("efficient_cnn", train, val, FAST).history["loss"]
+    np.testing.assert_allclose(a, b, rtol=1e-4)
+
+
+def test_save_load_round_trip(native, tmp_path):
+    model = efficient_cnn(native.images.shape[1:])
+    model.fit(model_inputs("efficient_cnn", native, batch_size=32), epochs=1, verbose=0)
+    meta = {"model_name": "efficient_cnn", "spectrogram_config": NATIVE, "train_config": FAST.to_dict()}
+    path = save_model(model, tmp_path / "m.keras", meta)
+    assert path.is_file() and (tmp_path / "m.keras.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left behind
+    loaded, meta2 = load_model(path)
+    np.testing.assert_allclose(
+        predict_proba(loaded, "efficient_cnn", native), predict_proba(model, "efficient_cnn", native), atol=1e-6
+    )
+    assert meta2["model_name"] == "efficient_cnn" and meta2["class_names"] == ["N", "S", "V"]
+    assert meta2["spectrogram_config"]["size"] is None and "ecglib_version" in meta2
+    assert SpectrogramConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in meta2["spectrogram_config"].items()}) == NATIVE
+
+
+def test_class_weights_from_labels():
+    w = class_weights(np.array([0] * 8 + [1] * 2 + [2] * 2))
+    assert w == pytest.approx({0: 12 / 24, 1: 12 / 6, 2: 12 / 6})
+    assert class_weights(np.array([0, 0, 2]))[1] == 0.0
+    assert class_weights(np.array([0, 0, 0, 1]), mode="sqrt")[1] == pytest.approx(np.sqrt(4 / 3))
+    for bad in (np.array([]), np.array([0.5, 1.0]), np.array([0, 3]), np.array([[0, 1]])):
+        with pytest.raises(ValueError):
+            class_weights(bad)
+
+
+def test_bad_inputs_raise(native, tmp_path):
+    with pytest.raises(ValueError, match="unknown model name"):
+        build_model("resnet")
+    with pytest.raises(ValueError, match="unknown model name"):
+        model_inputs("resnet", native)
+    with pytest.raises(ValueError, match="unknown model name"):
+        train_model("resnet", native, native, FAST)
+    with pytest.raises(ValueError):
+        efficient_cnn((16, 91, 3))
+    with pytest.raises(ValueError):
+        seed_cnn((128, 128))
+    with pytest.raises(ValueError, match="128 x 128"):
+        model_inputs("seed_cnn", native)  # native 16 x 91 images
+    with pytest.raises(ValueError, match="rr"):
+        BeatSequence("efficient_cnn", native.images, native.rr[:-1])
+    with pytest.raises(ValueError, match="uint8"):
+        BeatSequence("efficient_cnn", native.images.astype(float), native.rr)
+    with pytest.raises(ValueError):
+        TrainConfig(class_weighting="weird")
+    with pytest.raises(ValueError, match=".keras"):
+        save_model(efficient_cnn((16, 91)), tmp_path / "m.h5")
+    missing = tmp_path / "missing.keras"
+    with pytest.raises(FileNotFoundError, match="missing.keras"):
+        load_model(missing)
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="corrupt.keras"):
+        load_model(corrupt)
