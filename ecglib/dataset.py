@@ -60,8 +60,11 @@ class Dataset:
         unknown = sorted(set(records) - set(np.unique(self.records)))
         if unknown:
             raise ValueError(f"records {unknown} are not in this dataset")
-        mask = np.isin(self.records, records)
-        return Dataset(*(getattr(self, f.name)[mask] for f in dataclasses.fields(self)))
+        return self.take(np.isin(self.records, records))
+
+    def take(self, index: np.ndarray) -> "Dataset":
+        """The beats at ``index`` (integer positions or a boolean mask), as a new Dataset."""
+        return Dataset(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
 
     def class_counts(self) -> dict[str, tuple[int, int, int]]:
         """``{record: (n_N, n_S, n_V)}`` for every record in the dataset."""

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ecglib._io import cache_dir
 from ecglib.beats import BeatConfig, extract_windows, rr_features, window_samples
 from ecglib.data import CLASSES, FS, resample_to
 from ecglib.preprocess import bandpass
@@ -26,8 +25,10 @@ CHUNK_BEATS = 4096
 
 
 def default_model_path() -> Path:
-    """Where ``python -m ecglib train`` saves the protocol-(a) efficient model, used when no model is given."""
-    return cache_dir() / "models" / "efficient_cnn-seed.keras"
+    """The efficient model trained on the seed protocol (by ``python -m ecglib train`` or chapter 4)."""
+    from ecglib.protocols import EFFICIENT, model_path
+
+    return model_path(EFFICIENT, "seed")
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,40 @@ def subject_kfold(records: Sequence[str] = RECORDS, k: int = 5, seed: int = 0) -
         assert_no_leakage(split)
         out.append(split)
     return out
+
+
+def holdout_val(
+    records: Sequence[str],
+    counts: Mapping[str, Sequence[int]],
+    frac: float = 0.2,
+    seed: int = 0,
+    min_per_class: int = 20,
+    max_tries: int = 1000,
+) -> tuple[list[str], list[str]]:
+    """Hold ``frac`` of the subjects of ``records`` out for validation (early stopping).
+
+    Redrawn (deterministically from ``seed``) until the validation subjects hold at least
+    ``min_per_class`` S and V beats and the training subjects hold some S beats.
+
+    Returns
+    -------
+    train, val
+        Sorted record lists, with no subject in both.
+    """
+    if not 0 < frac < 1:
+        raise ValueError(f"frac must be between 0 and 1, got {frac}")
+    groups = _group_by_subject([str(r) for r in records])
+    subjects = sorted(groups)
+    if len(subjects) < 2:
+        raise ValueError(f"need at least 2 subjects to hold one out, got {len(subjects)}")
+    n_val = max(1, int(round(frac * len(subjects))))
+    rng = np.random.default_rng(seed)
+    for _ in range(max_tries):
+        val_subjects = {subjects[i] for i in rng.permutation(len(subjects))[:n_val]}
+        val = sorted(r for s in val_subjects for r in groups[s])
+        train = sorted(r for s in subjects if s not in val_subjects for r in groups[s])
+        total = np.sum([counts[r] for r in val], axis=0)
+        if total[1] >= min_per_class and total[2] >= min_per_class and any(counts[r][1] for r in train):
+            assert_no_leakage({"train": train, "val": val})
+            return train, val
+    raise ValueError(f"no validation hold-out with >= {min_per_class} S and V beats in {max_tries} draws")

@@ -162,10 +162,6 @@ def stratified_subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarra
     return np.sort(np.concatenate(out))
 
 
-def _subset_rows(data, idx: np.ndarray):
-    return type(data)(*(getattr(data, f.name)[idx] for f in dataclasses.fields(data)))
-
-
 def _make_val_callback(model_name: str, val, batch_size: int, verbose: bool):
     import keras
 
@@ -239,7 +235,7 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
         raise ValueError(f"train and val images differ in shape: {train.images.shape[1:]} vs {val.images.shape[1:]}")
     keras.utils.set_random_seed(config.seed)
     if config.max_train_beats is not None and config.max_train_beats < len(train):
-        train = _subset_rows(train, stratified_subsample(train.labels, config.max_train_beats, config.seed))
+        train = train.take(stratified_subsample(train.labels, config.max_train_beats, config.seed))
 
     n_classes = len(CLASSES)
     weights = None if config.class_weighting == "none" else class_weights(train.labels, n_classes, config.class_weighting)
