@@ -37,17 +37,14 @@ def record_copy(tmp_path, data_dir):
 
 
 @pytest.fixture(scope="session")
-def trained_model(tmp_path_factory):
-    """A small efficient_cnn trained briefly on real records (100, 208, 232; not 119), saved and reloaded.
-
-    Returns the ``(model, metadata)`` pair that :func:`ecglib.train.load_model` gives.
-    """
+def trained_model_path(tmp_path_factory):
+    """A small efficient_cnn trained briefly on real records (100, 208, 232; not 119), saved by ecglib."""
     import dataclasses
 
     from ecglib.beats import BeatConfig
     from ecglib.dataset import build_dataset
     from ecglib.spectrogram import SpectrogramConfig
-    from ecglib.train import TrainConfig, load_model, save_model, train_model
+    from ecglib.train import TrainConfig, save_model, train_model
 
     spec = SpectrogramConfig(size=None)
     ds = build_dataset(["100", "208", "232", "213"], spec_config=spec, progress=False)
@@ -58,6 +55,14 @@ def trained_model(tmp_path_factory):
         "model_name": "efficient_cnn",
         "beat_config": dataclasses.asdict(BeatConfig()),
         "spectrogram_config": dataclasses.asdict(spec),
+        "splits": {"train": ["100", "208", "232"], "val": ["213"], "test": ["119"]},
     }
-    save_model(result.model, path, meta)
-    return load_model(path)
+    return save_model(result.model, path, meta)
+
+
+@pytest.fixture(scope="session")
+def trained_model(trained_model_path):
+    """The ``(model, metadata)`` pair of :func:`trained_model_path`, as :func:`ecglib.train.load_model` gives it."""
+    from ecglib.train import load_model
+
+    return load_model(trained_model_path)
