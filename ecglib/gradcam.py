@@ -16,16 +16,6 @@ from typing import Mapping, Sequence
 import numpy as np
 
 
-def last_conv_layer(model) -> str:
-    """Name of the last layer with 4-D (batch, height, width, channels) output that is a convolution."""
-    import keras
-
-    for layer in reversed(model.layers):
-        if isinstance(layer, keras.layers.Conv2D) or type(layer).__name__ in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D"):
-            return layer.name
-    raise ValueError(f"model {model.name!r} has no Conv2D layer for Grad-CAM")
-
-
 def _grad_model(model, layer_name: str):
     """A model mapping the inputs to (feature maps of ``layer_name``, predictions)."""
     import keras
@@ -61,7 +51,7 @@ def grad_cam(
     class_index
         Class to explain, one for all or one per sample; default the predicted class.
     layer_name
-        Convolutional layer to use; default :func:`last_conv_layer`.
+        Convolutional layer to use; default :func:`ecglib.models.last_conv_layer_name`.
     image_key
         For dict inputs, the key of the image input (whose ``(h, w)`` the maps are resized to);
         default the first 3-D or 4-D input.
@@ -75,7 +65,9 @@ def grad_cam(
     import cv2
     import tensorflow as tf
 
-    layer_name = layer_name or last_conv_layer(model)
+    from ecglib.models import last_conv_layer_name
+
+    layer_name = layer_name or last_conv_layer_name(model)
     if isinstance(inputs, Mapping):
         if image_key is None:
             image_key = next((k for k, v in inputs.items() if np.ndim(v) >= 3), None)

@@ -4,7 +4,8 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from ecglib.dataset import build_dataset
-from ecglib.gradcam import grad_cam, gradcam_gallery, last_conv_layer, overlay
+from ecglib.gradcam import grad_cam, gradcam_gallery, overlay
+from ecglib.models import last_conv_layer_name
 from ecglib.spectrogram import SpectrogramConfig
 
 
@@ -70,7 +71,7 @@ def test_dict_inputs_and_layer_choice(beats):
     h = keras.layers.GlobalAveragePooling2D()(h)
     out = keras.layers.Dense(3, activation="softmax")(keras.layers.Concatenate()([h, rr]))
     model = keras.Model({"image": img, "rr": rr}, out)
-    assert last_conv_layer(model) == "last_conv"
+    assert last_conv_layer_name(model) == "last_conv"
     cams = grad_cam(model, {"image": x[:4], "rr": np.ones((4, 6), np.float32)})
     assert cams.shape == (4, 32, 32)
     with pytest.raises(ValueError, match="nope"):
