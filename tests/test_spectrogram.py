@@ -40,10 +40,12 @@ def test_axes():
 def test_images_shapes_and_chunking(windows):
     img = spectrogram_images(windows, 360.0)
     assert img.shape == (300, 128, 128) and img.dtype == np.uint8
-    assert (img.reshape(300, -1).min(axis=1) == 0).all() and (img.reshape(300, -1).max(axis=1) == 255).all()
+    # Min-max scaled at native resolution: the native grid spans 0..255 exactly, the resized image nearly.
+    assert (img.reshape(300, -1).min(axis=1) < 80).all() and (img.reshape(300, -1).max(axis=1) > 215).all()
     assert np.array_equal(img, spectrogram_images(windows, 360.0, chunk=7))
     native = spectrogram_images(windows, 360.0, SpectrogramConfig(size=None))
     assert native.shape == (300, 16, 91)
+    assert (native.reshape(300, -1).min(axis=1) == 0).all() and (native.reshape(300, -1).max(axis=1) == 255).all()
     other = spectrogram_images(windows, 360.0, SpectrogramConfig(n_fft=64, hop_length=4, size=None, scale="fixed"))
     assert other.shape == (300, 8, 181)
 
