@@ -209,7 +209,8 @@ def notes_text(results: dict) -> str:
             f"**{a['end_to_end_seconds']:.0f} s** (dataset {a['build_seconds']:.0f} s, training {a['seconds']:.0f} s, "
             f"{a['epochs_run']} epochs, best {a['best_epoch']})."
         )
-        lines.append(f"- (a) test support N/S/V = {sup['N']}/{sup['S']}/{sup['V']} beats: with so few S beats, S scores are very noisy.")
+        few = " with so few S beats, S scores are very noisy." if sup["S"] < 50 else ""
+        lines.append(f"- (a) test support N/S/V = {sup['N']}/{sup['S']}/{sup['V']} beats; test records {a['splits']['test']}.{few}")
     if "a" in p and "seed_cnn" in p["a"]:
         s = p["a"]["seed_cnn"]
         lines.append(

@@ -11,7 +11,9 @@ Colab
     The first code cell of every chapter is :func:`colab_cell`: on Colab it installs ecglib from
     :data:`REPOSITORY_URL` without its dependencies, then :func:`colab_setup` installs the missing
     dependencies (wfdb) without touching Colab's NumPy/TensorFlow/Keras and downloads MIT-BIH from
-    PhysioNet. Anywhere else the cell does nothing.
+    PhysioNet (unless ``ECGLIB_DATA_DIR`` already holds the records). Anywhere else the cell does
+    nothing. ``make test-colab`` runs every chapter on Colab's package versions
+    (``.ci/colab-stack.txt``) with a stand-in ``google.colab`` module, so this branch is tested.
 """
 
 from __future__ import annotations
@@ -170,24 +172,33 @@ def colab_setup(
     records: Sequence[str] | None = None,
     *,
     force: bool = False,
-    run: Callable[[list[str]], object] = subprocess.check_call,
+    run: Callable[[list[str]], object] | None = None,
     download: Callable[..., Path] | None = None,
 ) -> Path | None:
     """Prepare a Colab runtime for a chapter; outside Colab do nothing and return None.
 
     1. Install ecglib's missing dependencies (on Colab: wfdb) with pip, keeping Colab's own NumPy,
        TensorFlow and Keras exactly as they are (:func:`pip_install_command`).
-    2. Download the records (default :func:`chapter_records`) from PhysioNet into ecglib's cache
-       with :func:`ecglib.data.download_mitdb`; files already there and intact are not fetched again.
+    2. Get the records (default :func:`chapter_records`):
+
+       - if ``ECGLIB_DATA_DIR`` is set and already holds every record's ``.hea``, ``.dat`` and
+         ``.atr``, use that copy and download nothing (e.g. MIT-BIH on a mounted Google Drive);
+       - if it is set but some records are missing, download them into it;
+       - otherwise download them from PhysioNet into ecglib's cache with
+         :func:`ecglib.data.download_mitdb`; files already there and intact are not fetched again.
+
+    It prints what it did on lines starting with ``ecglib.colab_setup:`` (``make test-colab``
+    checks that every chapter printed them).
 
     Parameters
     ----------
     records
-        Records to download; default :func:`chapter_records`.
+        Records to get; default :func:`chapter_records`.
     force
         Run even outside Colab (for tests, or another hosted notebook service).
     run, download
-        The command runner and the downloader; tests replace them.
+        The command runner (default: run pip, raising with pip's own output when it fails) and the downloader (called as ``download(records=...)``, plus
+        ``dest=`` when filling ``ECGLIB_DATA_DIR``); tests replace them.
 
     Returns
     -------
@@ -196,18 +207,68 @@ def colab_setup(
     """
     if not (force or in_colab()):
         return None
+    import platform
+
+    pins = protected_pins()
     missing = missing_requirements()
     if missing:
         with tempfile.TemporaryDirectory() as tmp:
             constraints = Path(tmp) / "constraints.txt"
-            constraints.write_text("".join(f"{pin}\n" for pin in protected_pins()))
-            run(pip_install_command(missing, constraints))
+            constraints.write_text("".join(f"{pin}\n" for pin in pins))
+            (run or _run_pip)(pip_install_command(missing, constraints))
         import importlib
 
         importlib.invalidate_caches()
+    installed = f"installed {', '.join(missing)}" if missing else "nothing to install"
+    _colab_log(f"Python {platform.python_version()}, kept {', '.join(pins) or 'no protected package'}; {installed}")
+
+    names = list(records) if records is not None else chapter_records()
     if download is None:
         from ecglib.data import download_mitdb as download
-    return download(records=list(records) if records is not None else chapter_records())
+    n = f"{len(names)} record{'s' if len(names) != 1 else ''}"
+    local = os.environ.get("ECGLIB_DATA_DIR")
+    if local:
+        path = Path(local).expanduser()
+        absent = [r for r in names if not all((path / f"{r}.{ext}").is_file() for ext in ("hea", "dat", "atr"))]
+        if not absent:
+            _colab_log(f"MIT-BIH: {n} already in $ECGLIB_DATA_DIR ({path}), nothing downloaded")
+            return path
+        _colab_log(f"MIT-BIH: downloading {len(absent)} of {n} into $ECGLIB_DATA_DIR ({path})")
+        return download(records=names, dest=path)
+    _colab_log(f"MIT-BIH: downloading {n} from PhysioNet into ecglib's cache (files already there are kept)")
+    return download(records=names)
+
+
+def _run_pip(cmd: list[str]) -> None:
+    """Run pip; on failure raise with what pip said (a notebook shows the traceback, not pip's stderr)."""
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        said = (proc.stdout + proc.stderr).strip()
+        raise RuntimeError(
+            f"pip exited with {proc.returncode} installing ecglib's missing requirements with "
+            f"{', '.join(PROTECTED_PACKAGES)} held at the runtime's versions:\n$ {' '.join(cmd)}\n{said}"
+        )
+
+
+def glue(name: str, value, display: bool = True) -> None:
+    """``myst_nb.glue`` in the book build; on Colab, which has no MyST-NB, show ``value`` instead
+    (or nothing when ``display=False``), so a chapter that glues numbers into its text still runs.
+
+    Chapters import it from here, never ``from myst_nb import glue`` (which fails on Colab).
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
+
+
+def _colab_log(message: str) -> None:
+    print(f"ecglib.colab_setup: {message}", flush=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -347,3 +408,205 @@ def plot_detector_steps(record: Record, start_s: float = 0.0, duration_s: float 
     axes[-1].set_xlabel("time (s)")
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapters 4–6: models, evaluation, Grad-CAM
+
+
+def recompute_images(data, spec_config, beat_config=None, data_dir=None):
+    """The same beats as ``data`` with their images made again with another spectrogram config.
+
+    Chapter 4 uses it to give a few beats of the efficient model's dataset the seed model's
+    128 × 128 images without building (and holding) those images for every beat. Each record of
+    ``data`` is read once; beats are matched by R-peak position.
+
+    Returns
+    -------
+    ecglib.dataset.Dataset
+        ``data`` with new ``images`` (labels, RR features, records and peaks unchanged).
+
+    Raises
+    ------
+    ValueError
+        If a beat of ``data`` is not among the beats ``beat_config`` cuts from its record.
+    """
+    import dataclasses
+
+    from ecglib.beats import BeatConfig, record_beats
+    from ecglib.data import load_record
+    from ecglib.spectrogram import spectrogram_images
+
+    beat_config = beat_config or BeatConfig()
+    if len(data) == 0:
+        raise ValueError("data holds no beats")
+    images = None
+    for rec in np.unique(data.records):
+        rows = np.flatnonzero(data.records == rec)
+        record = load_record(str(rec), data_dir)
+        beats = record_beats(record, beat_config)
+        pos = np.minimum(np.searchsorted(beats.peaks, data.peaks[rows]), len(beats.peaks) - 1)
+        if not np.array_equal(beats.peaks[pos], data.peaks[rows]):
+            raise ValueError(f"record {rec}: some beats of data are not beats of this beat_config")
+        block = spectrogram_images(beats.windows[pos], record.fs, spec_config)
+        if images is None:
+            images = np.empty((len(data), *block.shape[1:]), dtype=np.uint8)
+        images[rows] = block
+    return dataclasses.replace(data, images=images)
+
+
+def model_batch(model, model_name: str, data, index=None):
+    """The model's input for the beats ``index`` of ``data`` (default all), as ``model.predict`` takes it.
+
+    Built with :func:`ecglib.models.model_inputs`, so it follows whatever inputs the model has; a
+    per-record input such as the efficient model's optional ``"ref"`` image is computed over all
+    beats of ``data`` (as :func:`ecglib.models.predict_proba` does), then indexed.
+    """
+    from ecglib import models
+
+    index = np.arange(len(data)) if index is None else np.asarray(index)
+    if model_name == "seed_cnn":  # 128 × 128 × 3 floats per beat: colour only the beats asked for
+        return models.model_inputs(model_name, data.take(index), labels=False, batch_size=max(len(index), 1)).inputs(0)
+    uses_ref = getattr(models, "uses_reference", lambda m: False)(model)
+    extra = {"reference": True} if uses_ref else {}
+    full = models.model_inputs(model_name, data, labels=False, batch_size=len(data), **extra).inputs(0)
+    return {key: np.asarray(value)[index] for key, value in full.items()}
+
+
+def gradcam_maps(model, model_name: str, data, index=None, class_index=None, layer_name: str | None = None,
+                 batch_size: int = 256) -> np.ndarray:  # fmt: skip
+    """:func:`ecglib.gradcam.grad_cam` maps ``(n, h, w)`` of the beats ``index`` of ``data``, in batches.
+
+    ``class_index`` is one class for all beats, one per beat, or None for each beat's predicted
+    class. The maps have the size of the image input.
+    """
+    from ecglib.gradcam import grad_cam
+
+    index = np.arange(len(data)) if index is None else np.asarray(index)
+    if index.size == 0:
+        raise ValueError("no beats to explain: index is empty")
+    classes = None if class_index is None else np.broadcast_to(np.asarray(class_index), index.shape)
+    out = []
+    for start in range(0, len(index), batch_size):
+        part = slice(start, start + batch_size)
+        inputs = model_batch(model, model_name, data, index[part])
+        key = {"image_key": "image"} if isinstance(inputs, dict) and "image" in inputs else {}
+        out.append(grad_cam(model, inputs, None if classes is None else classes[part], layer_name, **key))
+    return np.concatenate(out)
+
+
+def spectrogram_extent(spec_config=None, beat_config=None, fs: float | None = None) -> tuple[float, float, float, float]:
+    """``(t_first, t_last, f_lowest, f_highest)`` of a beat's spectrogram image: time in seconds from
+    the R-peak (the window's centre) and frequency in Hz, for ``imshow(..., extent=...)``.
+
+    Valid for native and resized images alike (resizing changes the pixels, not what they span).
+    """
+    from ecglib.beats import BeatConfig
+    from ecglib.data import FS
+    from ecglib.spectrogram import SpectrogramConfig, frame_times, frequencies
+
+    spec_config = spec_config or SpectrogramConfig()
+    beat_config = beat_config or BeatConfig()
+    fs = FS if fs is None else fs
+    times = frame_times(int(round(beat_config.window_s * fs)), fs, spec_config) - beat_config.window_s / 2
+    freqs = frequencies(fs, spec_config)
+    return float(times[0]), float(times[-1]), float(freqs[0]), float(freqs[-1])
+
+
+def show_gradcam(image: np.ndarray, cam: np.ndarray, spec_config=None, beat_config=None, ax=None,
+                 alpha: float = 0.45, title: str = ""):  # fmt: skip
+    """A Grad-CAM map over its spectrogram (:func:`ecglib.gradcam.overlay`) on real axes: time from
+    the R-peak (s) and frequency (Hz), low frequencies at the bottom. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    from ecglib.gradcam import overlay
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3))
+    ax.imshow(overlay(image, cam, alpha), origin="lower", aspect="auto", extent=spectrogram_extent(spec_config, beat_config))
+    ax.set(xlabel="time from R-peak (s)", ylabel="frequency (Hz)", title=title)
+    return ax
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Spearman rank correlation between ``a[i]`` and ``b[i]`` (maps of any shape), one per pair.
+
+    NaN where either map is constant (e.g. all zeros: Grad-CAM found nothing for the class).
+    """
+    from scipy.stats import rankdata
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim < 2:
+        raise ValueError(f"need two stacks of maps of the same shape, got {a.shape} and {b.shape}")
+    ra = rankdata(a.reshape(len(a), -1), axis=1)
+    rb = rankdata(b.reshape(len(b), -1), axis=1)
+    ra -= ra.mean(axis=1, keepdims=True)
+    rb -= rb.mean(axis=1, keepdims=True)
+    denom = np.sqrt((ra**2).sum(axis=1) * (rb**2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (ra * rb).sum(axis=1) / denom, np.nan)
+
+
+def randomized_model(model, layers: Sequence[str] | None = None, seed: int = 0):
+    """A copy of ``model`` whose layers ``layers`` (default: all) have freshly initialised weights.
+
+    The model-randomisation test of Adebayo et al. (2018): an explanation that does not change when
+    the weights it explains are replaced by random ones does not explain the model. Naming only the
+    top layers gives their *cascading* variant. ``model`` itself is left untouched.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    fresh = keras.models.clone_model(model)
+    out = keras.models.clone_model(model)
+    out.set_weights(model.get_weights())
+    names = [layer.name for layer in model.layers] if layers is None else list(layers)
+    for name in names:
+        out.get_layer(name).set_weights(fresh.get_layer(name).get_weights())  # raises on an unknown name
+    return out
+
+
+def per_record_scores(records: np.ndarray, y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str] = ("N", "S", "V")):
+    """Per-record results (a DataFrame): beats, accuracy, and for each class its beats and recall
+    (NaN where the record has none of that class)."""
+    import pandas as pd
+
+    records, y_true = np.asarray(records), np.asarray(y_true)
+    pred = np.asarray(proba).argmax(axis=1)
+    if not len(records) == len(y_true) == len(pred):
+        raise ValueError(f"records ({len(records)}), y_true ({len(y_true)}) and proba ({len(pred)}) differ in length")
+    rows = {}
+    for rec in np.unique(records):
+        m = records == rec
+        row = {"beats": int(m.sum()), "accuracy": float((pred[m] == y_true[m]).mean())}
+        for c, name in enumerate(class_names):
+            is_c = m & (y_true == c)
+            row[f"{name} beats"] = int(is_c.sum())
+            row[f"{name} recall"] = float((pred[is_c] == c).mean()) if is_c.any() else float("nan")
+        rows[str(rec)] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("record")
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow and initialise its devices with its C++ start-up messages silenced.
+
+    TensorFlow 2.21 writes a few lines (oneDNN, CUDA drivers not found, ...) straight to file
+    descriptor 2 before its logging is set up, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; in a notebook
+    they would end up on the page of every chapter that trains a model. This points descriptor 2 at
+    ``/dev/null`` while TensorFlow starts, then restores it; later errors are shown as usual. A no-op
+    once TensorFlow is running.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe logs on first use
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -2,7 +2,8 @@
 
 ``predict_arrhythmia`` runs the whole pipeline on a single-lead ECG: resample to 360 Hz, band-pass,
 detect R-peaks with our detector, cut 2-s windows, make the spectrograms the model was trained on
-(read from the model's metadata), add RR features, and predict. Long recordings are processed in
+(read from the model's metadata), add RR features (and, for a model with a ``"ref"`` input, the
+recording's median spectrogram: its typical beat, computed without labels), and predict. Long recordings are processed in
 chunks of beats, so memory stays bounded whatever the length.
 """
 
@@ -232,7 +233,7 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
     -------
     Prediction
     """
-    from ecglib.models import predict_proba
+    from ecglib.models import REFERENCE_BEATS, predict_proba, reference_image, uses_reference
     from ecglib.rpeaks import detect_rpeaks
 
     keras_model, meta = _resolve_model(model)
@@ -246,6 +247,15 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
     if len(peaks) < 2:
         raise ValueError(f"found {len(peaks)} beat(s) in the signal; need at least 2 (is it an ECG in mV?)")
     rr = rr_features(peaks, FS, beat_cfg.local_rr_beats)
+    ref = None
+    if model_name == "efficient_cnn" and uses_reference(keras_model):
+        # The recording's typical beat, from (at most REFERENCE_BEATS evenly spaced) beats of the
+        # whole recording, so that chunking does not change it.
+        pick = peaks[np.linspace(0, len(peaks) - 1, min(len(peaks), REFERENCE_BEATS)).round().astype(np.int64)]
+        windows, kept = extract_windows(filtered, np.unique(pick), FS, beat_cfg.window_s)
+        if not kept.any():
+            raise ValueError("no beat lies a full window away from both ends of the signal")
+        ref = reference_image(spectrogram_images(windows, FS, spec_cfg))
 
     times, probas = [], []
     for start in range(0, len(peaks), chunk_beats):
@@ -254,7 +264,10 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
         if not kept.any():
             continue
         images = spectrogram_images(windows, FS, spec_cfg)
-        probas.append(predict_proba(keras_model, model_name, images=images, rr=rr[start : start + chunk_beats][kept]))
+        extra = {} if ref is None else {"ref": np.broadcast_to(ref, images.shape)}
+        probas.append(
+            predict_proba(keras_model, model_name, images=images, rr=rr[start : start + chunk_beats][kept], **extra)
+        )
         times.append(p[kept] / FS)
     if not probas:
         raise ValueError("no beat lies a full window away from both ends of the signal")

@@ -53,6 +53,54 @@ class SafeLog(layers.Layer):
         return {**super().get_config(), "floor": self.floor}
 
 
+#: Beats (evenly spaced over the recording) whose median makes a record's reference image.
+REFERENCE_BEATS: int = 4096
+
+
+def reference_image(images: np.ndarray, max_beats: int = REFERENCE_BEATS) -> np.ndarray:
+    """The per-pixel median of a recording's uint8 spectrograms ``(n, h, w)``: its typical beat.
+
+    Most beats of any recording are normal, so the median is that patient's normal beat; no labels
+    are used. At most ``max_beats`` evenly spaced beats enter the median (a bound for long
+    recordings; an MIT-BIH record has fewer). Returns ``(h, w)`` uint8.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"images must be a non-empty (n, height, width) array, got shape {images.shape}")
+    if len(images) > max_beats:
+        images = images[np.linspace(0, len(images) - 1, max_beats).round().astype(np.int64)]
+    return np.round(np.median(images, axis=0)).astype(np.uint8)
+
+
+def record_reference(images: np.ndarray, groups: np.ndarray | None = None, max_beats: int = REFERENCE_BEATS) -> np.ndarray:
+    """Per-beat reference images ``(n, h, w)`` uint8: :func:`reference_image` of each beat's group.
+
+    ``groups`` (e.g. ``Dataset.records``) says which recording each beat comes from; None treats
+    all beats as one recording. This is the ``"ref"`` input of ``efficient_cnn(reference=True)``.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"images must be (n, height, width), got shape {images.shape}")
+    out = np.empty_like(images)
+    if groups is None:
+        if len(images):
+            out[:] = reference_image(images, max_beats)
+        return out
+    groups = np.asarray(groups)
+    if groups.shape != (len(images),):
+        raise ValueError(f"groups must be (n,) with n = {len(images)} beats, got shape {groups.shape}")
+    for g in np.unique(groups):
+        sel = groups == g
+        out[sel] = reference_image(images[sel], max_beats)
+    return out
+
+
+def uses_reference(model) -> bool:
+    """Whether a model takes the per-record ``"ref"`` image input (``efficient_cnn(reference=True)``)."""
+    names = model.input.keys() if isinstance(model.input, dict) else [getattr(t, "name", "") for t in model.inputs]
+    return any(str(n).split(":")[0] == "ref" for n in names)
+
+
 def seed_cnn(
     input_shape: tuple[int, int, int] = SEED_INPUT_SHAPE, n_classes: int = 3, learning_rate: float = 1e-3
 ) -> keras.Model:
@@ -96,6 +144,8 @@ def efficient_cnn(
     dropout: float = 0.3,
     learning_rate: float = 3e-3,
     batch_norm: bool = True,
+    reference: bool = False,
+    label_smoothing: float = 0.0,
 ) -> keras.Model:
     """Our model: native-resolution spectrogram + RR features, compiled.
 
@@ -116,11 +166,17 @@ def efficient_cnn(
         Adam learning rate.
     batch_norm
         BatchNorm after each conv and on the log-RR features.
+    reference
+        Add a ``"ref"`` input (uint8, same shape as ``"image"``): the recording's median spectrogram
+        (:func:`record_reference`). The conv stack then sees two channels, the beat and
+        ``beat - ref``: how this beat differs from the same patient's typical (normal) beat.
+    label_smoothing
+        Label smoothing of the cross-entropy loss.
 
     Returns
     -------
     keras.Model
-        Inputs ``{"image", "rr"}``, output ``(n, n_classes)`` softmax probabilities; compiled with
+        Inputs ``{"image", "rr"}`` (plus ``"ref"`` with ``reference``), output ``(n, n_classes)`` softmax probabilities; compiled with
         categorical cross-entropy (one-hot labels, as :func:`model_inputs` yields).
     """
     image_shape = tuple(int(s) for s in image_shape)
@@ -134,6 +190,14 @@ def efficient_cnn(
 
     x = layers.Reshape((height, width, 1), name="add_channel")(image)
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
+    inputs = {"image": image, "rr": rr}
+    if reference:
+        ref = keras.Input(shape=image_shape, name="ref")
+        inputs["ref"] = ref
+        r0 = layers.Reshape((height, width, 1), name="ref_channel")(ref)
+        r0 = layers.Rescaling(1.0 / 255, name="ref_rescale")(r0)
+        diff = layers.Subtract(name="beat_minus_ref")([x, r0])
+        x = layers.Concatenate(name="channels")([x, diff])
     for i, f in enumerate(filters, start=1):
         last = i == len(filters)
         x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, name=LAST_CONV if last else f"conv{i}")(x)
@@ -156,10 +220,10 @@ def efficient_cnn(
     z = layers.Dense(head_units, activation="relu", name="head")(z)
     z = layers.Dropout(dropout, name="dropout")(z)
     outputs = layers.Dense(n_classes, activation="softmax", name="probs")(z)
-    model = keras.Model({"image": image, "rr": rr}, outputs, name="efficient_cnn")
+    model = keras.Model(inputs, outputs, name="efficient_cnn")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss="categorical_crossentropy",
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing) if label_smoothing else "categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
@@ -191,7 +255,8 @@ class BeatSequence(keras.utils.PyDataset):
     """Batches for one model, built on demand from uint8 images and RR features.
 
     ``seed_cnn`` batches are ``float32 (b, 128, 128, 3)`` viridis RGB; ``efficient_cnn`` batches are
-    ``{"image": uint8 (b, h, w), "rr": float32 (b, n_rr)}``. With labels, each item is
+    ``{"image": uint8 (b, h, w), "rr": float32 (b, n_rr)}``, plus ``"ref": uint8 (b, h, w)`` when
+    ``ref`` (per-beat reference images, :func:`record_reference`) is given. With labels, each item is
     ``(x, one_hot_y)`` or ``(x, one_hot_y, sample_weight)`` when ``class_weight`` is given.
     With ``shuffle`` the order is redrawn from ``seed`` at every epoch end (reproducibly);
     ``class_fraction={0: 0.25}`` then also draws a fresh random quarter of class 0 each epoch
@@ -205,6 +270,7 @@ class BeatSequence(keras.utils.PyDataset):
         rr: np.ndarray | None = None,
         labels: np.ndarray | None = None,
         *,
+        ref: np.ndarray | None = None,
         batch_size: int = 32,
         shuffle: bool = False,
         seed: int = 0,
@@ -232,6 +298,11 @@ class BeatSequence(keras.utils.PyDataset):
             rr = np.asarray(rr, dtype=np.float32)
             if rr.ndim != 2 or len(rr) != n:
                 raise ValueError(f"rr must be (n, n_features) with n = {n} beats, got shape {rr.shape}")
+        if ref is not None:
+            ref = np.asarray(ref)
+            if ref.shape != images.shape or ref.dtype != np.uint8:
+                raise ValueError(f"ref must be uint8 of the images' shape {images.shape}, got {ref.shape} {ref.dtype}")
+        self.ref = ref
         if labels is not None:
             labels = np.asarray(labels)
             if labels.shape != (n,):
@@ -292,7 +363,10 @@ class BeatSequence(keras.utils.PyDataset):
         if self.model_name == "seed_cnn":
             # Same colours as ecglib.spectrogram.to_rgb (whose LUT is this one rounded to uint8).
             return np.round(self._lut[self.images[sel]])
-        return {"image": self.images[sel], "rr": self.rr[sel]}
+        x = {"image": self.images[sel], "rr": self.rr[sel]}
+        if self.ref is not None:
+            x["ref"] = self.ref[sel]
+        return x
 
     def __getitem__(self, idx: int):
         x = self.inputs(idx)
@@ -309,7 +383,9 @@ class BeatSequence(keras.utils.PyDataset):
             self._order = self._draw_order()
 
 
-def model_inputs(model_name: str, data=None, *, images=None, rr=None, labels=None, **kwargs) -> BeatSequence:
+def model_inputs(
+    model_name: str, data=None, *, images=None, rr=None, labels=None, ref=None, reference: bool = False, **kwargs
+) -> BeatSequence:
     """What ``model.fit``/``predict`` want for ``model_name``, as a lazily batched :class:`BeatSequence`.
 
     Parameters
@@ -321,6 +397,10 @@ def model_inputs(model_name: str, data=None, *, images=None, rr=None, labels=Non
         A :class:`ecglib.dataset.Dataset` (its images, RR features and labels are used), or None to
         pass ``images``/``rr``/``labels`` arrays directly. ``labels=False`` drops the labels
         (prediction only).
+    ref, reference
+        Per-beat reference images for ``efficient_cnn(reference=True)``; with ``reference`` and no
+        ``ref`` they are computed here: :func:`record_reference` per record of ``data`` (or over
+        all ``images`` when they are plain arrays, i.e. one recording).
     **kwargs
         ``batch_size``, ``shuffle``, ``seed``, ``class_weight``, ... (see :class:`BeatSequence`).
     """
@@ -333,10 +413,18 @@ def model_inputs(model_name: str, data=None, *, images=None, rr=None, labels=Non
         raise ValueError("give a Dataset or an images array")
     if labels is False:
         labels = None
-    return BeatSequence(model_name, images, rr, labels, **kwargs)
+    if reference and ref is None:
+        ref = record_reference(images, data.records if data is not None else None)
+    return BeatSequence(model_name, images, rr, labels, ref=ref, **kwargs)
 
 
 def predict_proba(model: keras.Model, model_name: str, data=None, *, batch_size: int = 256, **arrays) -> np.ndarray:
-    """Class probabilities ``(n, n_classes)`` of a Dataset (or ``images=``/``rr=`` arrays), batch by batch."""
+    """Class probabilities ``(n, n_classes)`` of a Dataset (or ``images=``/``rr=`` arrays), batch by batch.
+
+    A model with a ``"ref"`` input gets per-record reference images (``ref=`` if given, else
+    computed by :func:`record_reference`; plain arrays count as one recording).
+    """
+    if model_name == "efficient_cnn" and uses_reference(model):
+        arrays.setdefault("reference", True)
     seq = model_inputs(model_name, data, labels=False, batch_size=batch_size, **arrays)
     return np.asarray(model.predict(seq, verbose=0), dtype=np.float32)

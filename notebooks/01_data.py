@@ -199,7 +199,53 @@ assert {"N", "S", "V", "F"} <= set(beat_classes(beat_symbols[in_strip]))
 # (`S`) have a normal-looking QRS complex but come early: what gives them away is mostly timing,
 # which is why chapter 2 adds RR-interval features. A fusion beat (`F`) is a mixture of a normal and a
 # ventricular beat that happen at the same time.
+
+# %% [markdown]
+# ## Exercises
 #
+# ```{exercise}
+# :label: ex-data-aami
+#
+# Write a function `aami_counts(symbols)` that takes the symbols of *all* the annotations of a
+# record (`rec.ann_symbols`: beats, rhythm changes, noise marks, comments) and returns the number
+# of beats of each AAMI class as a dict `{"N": ..., "S": ..., "V": ..., "F": ..., "Q": ...}`.
+# Keep the beat annotations with `ecglib.data.BEAT_SYMBOLS` and group them with
+# `ecglib.data.AAMI_MAP`; a beat symbol the map does not list is class Q. Then run
+# `check_aami_counts(aami_counts)` (from `ecglib.exercises`): it compares your counts with the
+# reference on four records chosen for their traps.
+# ```
+
+# %% [markdown]
+# ```{solution-start} ex-data-aami
+# :class: dropdown
+# ```
+#
+# The two traps are the non-beat annotations, which are no class at all, and the many symbols
+# behind each class: record 207's bundle branch block beats (`L`, `R`) are class N, record 217's
+# paced beats (`/`, `f`) class Q.
+
+# %% tags=["solution"]
+from ecglib.data import AAMI_MAP, BEAT_SYMBOLS
+from ecglib.exercises import check_aami_counts
+
+
+def aami_counts(symbols):
+    """Count the beats of each AAMI class (N, S, V, F, Q) among a record's annotation symbols."""
+    counts = dict.fromkeys("NSVFQ", 0)
+    for symbol in symbols:
+        if symbol in BEAT_SYMBOLS:
+            counts[AAMI_MAP.get(symbol, "Q")] += 1
+    return counts
+
+
+check_aami_counts(aami_counts)
+aami_counts(rec.ann_symbols)
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+
+# %% [markdown]
 # ```{exercise}
 # :label: ex-data-strip
 #
@@ -207,11 +253,72 @@ assert {"N", "S", "V", "F"} <= set(beat_classes(beat_symbols[in_strip]))
 # are labelled `A`: what do the RR intervals look like, and why would a classifier that only sees
 # the shape of one beat struggle with this record?
 # ```
+
+# %% [markdown]
+# ```{solution-start} ex-data-strip
+# :class: dropdown
+# ```
 #
+# The rhythm is irregular in an unusual way. The `A` beats come in runs at about 80 beats per
+# minute, and the runs are broken by pauses of up to almost 6 s, after which the next beat is an
+# `R` (right bundle branch block, class N): in this record the *normal* beats are the late ones.
+#
+# `A` and `R` beats are conducted through the ventricles the same way, so their QRS complexes look
+# alike. What makes a beat `A` is when it comes relative to its neighbours, which the shape of one
+# beat does not show: a classifier needs context. The 2-s windows of chapter 2 show the
+# neighbouring beats and the RR-interval features describe the timing. Inside a run, though, an `A`
+# beat is not early compared with its neighbours, one reason why S is the hardest class of the book.
+
+# %% tags=["solution"]
+import numpy as np
+
+rec232 = load_record("232")
+samples232, symbols232 = rec232.beats()
+rr_before = np.diff(samples232) / FS  # the RR interval before beats 1, 2, ...
+median_rr = {s: np.median(rr_before[symbols232[1:] == s]) for s in ("A", "R")}
+longest = int(np.argmax(rr_before))
+print(f"median RR before A beats {median_rr['A']:.2f} s, before R beats {median_rr['R']:.2f} s; "
+      f"longest pause {rr_before[longest]:.1f} s")
+plot_strip(rec232, start_s=samples232[longest] / FS - 3, duration_s=10)
+plt.show()
+
+# %% tags=["solution", "remove-cell"]
+assert median_rr["A"] < 0.8 and median_rr["R"] > 1.5 and 5 < rr_before.max() < 6
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+
+# %% [markdown]
 # ```{exercise}
 # :label: ex-data-counts
 #
 # Using `class_table(class_summary())`, which five records hold the most S beats, and what share
 # of all S beats do they hold together? What does that imply for a test set of a handful of
 # patients?
+# ```
+
+# %% [markdown]
+# ```{solution-start} ex-data-counts
+# :class: dropdown
+# ```
+#
+# Over the whole database (the code uses all 48 records whatever the build mode), five records hold
+# about four fifths of the S beats and record 232 alone half of them. A test set of a handful of
+# patients either includes record 232, and its S-beat scores then mostly describe that one
+# patient, or it does not, and then it holds a few hundred S beats or fewer: the S scores of a
+# single split are very uncertain. Chapter 2 measures how much they move with the split.
+
+# %% tags=["solution"]
+s_beats = class_table(class_summary())["S"].drop("total").sort_values(ascending=False)
+top5 = s_beats.head(5)
+print(f"records {', '.join(top5.index)} hold {top5.sum():,} of the {s_beats.sum():,} S beats "
+      f"({top5.sum() / s_beats.sum():.0%}); record 232 alone {s_beats['232'] / s_beats.sum():.0%}")
+
+# %% tags=["solution", "remove-cell"]
+assert top5.index[0] == "232" and 0.75 < top5.sum() / s_beats.sum() < 0.85
+assert 0.45 < s_beats["232"] / s_beats.sum() < 0.55
+
+# %% [markdown]
+# ```{solution-end}
 # ```

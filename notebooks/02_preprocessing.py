@@ -316,10 +316,192 @@ print(f"{seen.mean():.1%} of the {is_test.sum():,} test beats come from subjects
 assert seen.mean() == 1.0
 
 # %% [markdown]
+# ## Exercises
+#
+# ```{exercise}
+# :label: ex-prep-bandpass
+#
+# Write `zero_phase_bandpass(signal, fs)`, the band-pass filter of this chapter: a 4th-order
+# Butterworth band-pass of 0.5–40 Hz (`scipy.signal.butter` with `output="sos"` and the band
+# edges in Hz together with `fs=fs`), run forwards and backwards (`scipy.signal.sosfiltfilt`).
+# Check it with `check_bandpass(zero_phase_bandpass)` from `ecglib.exercises`, which runs it on
+# one-minute slices of records 105, 208 and 119 (at 250 Hz) and probes it with an impulse.
+#
+# Then filter 20 s of record 105 forwards only (`scipy.signal.sosfilt`) and compare the R-peak
+# positions of the two outputs. By how much does the causal filter move them, and why does that
+# matter for the beat windows?
+# ```
+
+# %% [markdown]
+# ```{solution-start} ex-prep-bandpass
+# :class: dropdown
+# ```
+#
+# `butter(..., output="sos")` gives the filter as second-order sections, which stay numerically
+# accurate for a cut-off as low as 0.5 Hz at 360 Hz; `sosfiltfilt` runs it forwards, then backwards
+# over the result, so the phase shifts of the two passes cancel.
+
+# %% tags=["solution"]
+from scipy.signal import butter, sosfilt, sosfiltfilt
+
+from ecglib.exercises import check_bandpass
+
+
+def zero_phase_bandpass(signal: np.ndarray, fs: float) -> np.ndarray:
+    """4th-order Butterworth band-pass of 0.5-40 Hz, run forwards and backwards (zero phase)."""
+    sos = butter(4, [0.5, 40.0], btype="bandpass", fs=fs, output="sos")
+    return sosfiltfilt(sos, signal)
+
+
+check_bandpass(zero_phase_bandpass)
+
+# %% [markdown]
+# Forwards only, every R-peak comes out later: the filter's delay at the frequencies of the QRS
+# complex. Each R-peak is taken as the maximum within ±70 ms of its annotation.
+
+# %% tags=["solution"]
+sos = butter(4, [0.5, 40.0], btype="bandpass", fs=FS, output="sos")
+segment = rec105.signal[850 * FS : 870 * FS]
+ann = rec105.beats()[0] - 850 * FS
+ann = ann[(ann >= 25) & (ann < len(segment) - 25)]
+r_peak = lambda y: np.array([a - 25 + np.argmax(y[a - 25 : a + 25]) for a in ann])  # noqa: E731
+shift_ms = (r_peak(sosfilt(sos, segment)) - r_peak(sosfiltfilt(sos, segment))) / FS * 1000
+print(f"forwards only, the R-peaks move by {np.median(shift_ms):.0f} ms (median; {shift_ms.min():.0f} to "
+      f"{shift_ms.max():.0f} ms)")
+
+# %% tags=["solution", "remove-cell"]
+assert 5 <= np.median(shift_ms) <= 20 and shift_ms.min() > 0
+
+# %% [markdown]
+# About 10 ms is only a few samples, but it is not the same for every beat or every record: the
+# delay depends on frequency, so a wide ventricular QRS is delayed and distorted differently from
+# a narrow normal one. The windows would then no longer be centred on the annotated R-peaks by the
+# same amount, and the shape differences between classes would be blurred by the filter itself.
+#
+# ```{solution-end}
+# ```
+
+# %% [markdown]
+# ```{exercise}
+# :label: ex-prep-match
+#
+# Write `count_matches(detected, reference, fs, tolerance_s=0.150)`, which returns the numbers
+# `(tp, fp, fn)` of true positives, false positives and false negatives as defined in this
+# chapter: a detection within `tolerance_s` seconds of a reference beat matches it, and each
+# reference beat and each detection is used at most once (take the closest pairs first). Check it
+# with `check_match_peaks(count_matches)`, then compare it with `evaluate_detector` on record 119.
+# ```
+
+# %% [markdown]
+# ```{solution-start} ex-prep-match
+# :class: dropdown
+# ```
+#
+# List every (detection, reference) pair within the tolerance, sort the pairs by distance, and
+# keep a pair when neither member is taken yet. Counting instead every detection that lies near
+# *some* beat as a TP counts a beat twice when two detections fall near it, and the count of
+# TP + FN then exceeds the number of beats.
+
+# %% tags=["solution"]
+from ecglib.exercises import check_match_peaks
+
+
+def count_matches(detected, reference, fs, tolerance_s=0.150):
+    """(tp, fp, fn) of detections against reference beats, matched one to one within the tolerance."""
+    tol = tolerance_s * fs
+    det, ref = np.sort(np.asarray(detected, float)), np.sort(np.asarray(reference, float))
+    pairs = [(abs(d - ref[j]), i, j) for i, d in enumerate(det)
+             for j in range(np.searchsorted(ref, d - tol), np.searchsorted(ref, d + tol, side="right"))]
+    used_det, used_ref = set(), set()
+    for _, i, j in sorted(pairs):
+        if i not in used_det and j not in used_ref:
+            used_det.add(i)
+            used_ref.add(j)
+    tp = len(used_det)
+    return tp, len(det) - tp, len(ref) - tp
+
+
+check_match_peaks(count_matches)
+print("record 119:", count_matches(detect_rpeaks(rec119.signal, rec119.fs), rec119.beats()[0], rec119.fs),
+      "evaluate_detector:", (score.tp, score.fp, score.fn))
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+
+# %% [markdown]
+# ```{exercise}
+# :label: ex-prep-subjects
+#
+# Write `subject_split(records, test_fraction, seed)` returning two lists of record names,
+# `(train, test)`: shuffle the *subjects* of `records` (`ecglib.data.subject_id`) with
+# `np.random.default_rng(seed)`, put `round(test_fraction * n_subjects)` of them in the test set
+# and give every record to its subject's side. Check it with
+# `check_patient_split(subject_split)`. What goes wrong if you shuffle the records instead?
+# ```
+
+# %% [markdown]
+# ```{solution-start} ex-prep-subjects
+# :class: dropdown
+# ```
+#
+# Shuffling records puts 201 and 202, one man, on different sides in about a third to two fifths
+# of the draws (with a test fraction of 0.2 to 0.3): a leaky split, which `assert_no_leakage`
+# rejects. The check also rejects a split that shuffles the caller's list in place, or that is
+# not reproducible for a given seed.
+
+# %% tags=["solution"]
+from ecglib.exercises import check_patient_split
+
+
+def subject_split(records, test_fraction, seed):
+    """Split records into (train, test) by subject: test_fraction of the subjects, shuffled with seed."""
+    subjects = sorted({subject_id(r) for r in records})
+    order = np.random.default_rng(seed).permutation(len(subjects))
+    test_subjects = {subjects[i] for i in order[: round(test_fraction * len(subjects))]}
+    test = [r for r in records if subject_id(r) in test_subjects]
+    return [r for r in records if subject_id(r) not in test_subjects], test
+
+
+check_patient_split(subject_split)
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+
+# %% [markdown]
 # ```{exercise}
 # :label: ex-prep-split
 #
 # Draw `patient_split(class_counts, seed=s)` for `s` in 0..9 and print how many S beats land in
 # the test set each time. How much does it vary, and what does that mean for the test scores of
 # chapter 5?
+# ```
+
+# %% [markdown]
+# ```{solution-start} ex-prep-split
+# :class: dropdown
+# ```
+#
+# In a full build the test set receives between about 130 and 1,800 S beats over these ten seeds,
+# and the largest counts are the draws that put record 232 in the test set. A test set is then
+# dominated either by one patient's S beats or by a few hundred beats of a few patients: S
+# sensitivity and positive predictivity measured on one split say as much about the split as about
+# the model. Results are worth reporting over several splits, or over subject-wise folds
+# (`ecglib.splits.subject_kfold`), rather than one.
+
+# %% tags=["solution"]
+for s in range(10):
+    test = patient_split(class_counts, seed=s, min_per_class=min_per_class)["test"]
+    n_s = sum(class_counts[r][1] for r in test)
+    print(f"seed {s}: {n_s:5d} S beats in the test set{' (with record 232)' if '232' in test else ''}")
+
+# %% tags=["solution", "remove-cell"]
+n_s_test = [sum(class_counts[r][1] for r in patient_split(class_counts, seed=s, min_per_class=min_per_class)["test"])
+            for s in range(10)]
+if not quick_mode():
+    assert min(n_s_test) < 200 and max(n_s_test) > 1500, n_s_test
+
+# %% [markdown]
+# ```{solution-end}
 # ```

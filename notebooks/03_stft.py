@@ -246,6 +246,55 @@ axes[0].set_ylabel("row (low frequency at the bottom)")
 plt.show()
 
 # %% [markdown]
+# ## Exercises
+#
+# ```{exercise}
+# :label: ex-stft-by-hand
+#
+# Write `stft_log_magnitude(window, fs, n_fft=128, hop_length=8, fmax_hz=45.0)` with NumPy, without
+# librosa: pad the beat window with `n_fft // 2` zeros at both ends, cut frames of `n_fft` samples
+# every `hop_length` samples, multiply each frame by a periodic Hann window
+# (`scipy.signal.get_window("hann", n_fft)`), take `np.fft.rfft` of each frame, keep the rows whose
+# frequency (`np.fft.rfftfreq(n_fft, d=1 / fs)`) is below `fmax_hz`, and return
+# $\log(|X| + 10^{-3})$ with frequency along the rows (row 0 = 0 Hz) and time along the columns.
+# Check it with `check_spectrogram(stft_log_magnitude)` from `ecglib.exercises`, which compares it
+# with `log_magnitude` on real beats for three settings, and names the usual traps (a symmetric or
+# missing window, the power instead of the magnitude, frames that are not centred, ...) if you fall
+# into one.
+# ```
+
+# %% [markdown]
+# ```{solution-start} ex-stft-by-hand
+# :class: dropdown
+# ```
+#
+# The frames are gathered with one fancy-indexing step (row $m$ starts at sample $mH$ of the
+# padded window), so the whole STFT is one `rfft` call over a matrix of frames.
+
+# %% tags=["solution"]
+from scipy.signal import get_window
+
+from ecglib.exercises import check_spectrogram
+
+
+def stft_log_magnitude(window, fs, n_fft=128, hop_length=8, fmax_hz=45.0):
+    """log(|STFT| + 1e-3) of one beat window below fmax_hz: (frequency rows, time columns), row 0 = 0 Hz."""
+    padded = np.pad(np.asarray(window, dtype=float), n_fft // 2)
+    starts = np.arange(0, len(padded) - n_fft + 1, hop_length)
+    frames = padded[starts[:, None] + np.arange(n_fft)] * get_window("hann", n_fft)
+    magnitude = np.abs(np.fft.rfft(frames, axis=1)).T
+    keep = np.fft.rfftfreq(n_fft, d=1 / fs) < fmax_hz
+    return np.log(magnitude[keep] + 1e-3)
+
+
+check_spectrogram(stft_log_magnitude)
+print("largest difference from the V beat's image above:", np.abs(stft_log_magnitude(window["V"], FS) - cropped).max())
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+
+# %% [markdown]
 # ```{exercise}
 # :label: ex-stft-window
 #
@@ -253,11 +302,96 @@ plt.show()
 # example beats. Which setting makes the N and V images easiest to tell apart by eye, and what do
 # you lose with each? (In chapter 4 you can check whether the CNN agrees.)
 # ```
+
+# %% [markdown]
+# ```{solution-start} ex-stft-window
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+fig, axes = plt.subplots(2, 3, figsize=(12, 5), sharey=True)
+for i, n_fft in enumerate((64, 256)):
+    c = SpectrogramConfig(n_fft=n_fft)
+    for ax, (cls, x) in zip(axes[i], window.items()):
+        ax.imshow(spectrogram_images(x[None], FS, c)[0], origin="lower", aspect="auto", cmap="viridis")
+        ax.set_title(f"{cls}, n_fft={n_fft}: rows {FS / n_fft:.1f} Hz apart, columns of {n_fft / FS * 1000:.0f} ms",
+                     fontsize=9)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# With 64 samples (178 ms) a column covers little more than a QRS complex: each beat is a sharp
+# vertical stripe, but only 8 rows lie below 45 Hz, 5.6 Hz apart. With 256 samples (711 ms) there
+# are 32 rows 1.4 Hz apart, but each column mixes the QRS complex, the T wave and part of the
+# neighbouring beats, so the stripes become wide blurs and the rhythm is harder to read. What sets
+# N and V apart survives at every setting: at the R-peak the energy of the narrow normal QRS
+# reaches higher frequencies than that of the wide ventricular one. The centroid frequency of the
+# R-peak's column, for the example beats:
+
+# %% tags=["solution"]
+for n_fft in (64, 128, 256):
+    c = SpectrogramConfig(n_fft=n_fft, size=None)
+    columns = {cls: np.exp(log_magnitude(window[cls], FS, c))[:, len(frame_times(720, FS, c)) // 2] for cls in "NV"}
+    centroid = {cls: np.sum(frequencies(FS, c) * m) / np.sum(m) for cls, m in columns.items()}
+    print(f"n_fft={n_fft:3d}: centroid at the R-peak N {centroid['N']:4.1f} Hz, V {centroid['V']:4.1f} Hz")
+
+# %% tags=["solution", "remove-cell"]
+assert centroid["N"] > 2 * centroid["V"]
+
+# %% [markdown]
+# So which setting is easiest to read is a matter of taste: the short window shows timing, the
+# long one the spectrum, and 128 samples is a compromise between the two. The CNN of chapter 4 can
+# be trained on each to settle the question with numbers.
 #
+# ```{solution-end}
+# ```
+
+# %% [markdown]
 # ```{exercise}
 # :label: ex-stft-scale
 #
 # `SpectrogramConfig(scale="fixed")` maps a fixed log-magnitude range to 0–255 instead of
 # stretching each image on its own. Compare the two scales on a noisy beat and on a clean one. Which
 # information does per-image scaling throw away?
+# ```
+
+# %% [markdown]
+# ```{solution-start} ex-stft-scale
+# :class: dropdown
+# ```
+#
+# A noisy beat from record 105 (the strip of chapter 2) and a clean one from record 100, on the
+# native grid, with each scale:
+
+# %% tags=["solution"]
+noisy, clean = record_beats(load_record("105")), record_beats(load_record("100"))
+pair = {"noisy (105)": noisy.windows[np.argmin(np.abs(noisy.peaks - 851.7 * FS))], "clean (100)": clean.windows[100]}
+fig, axes = plt.subplots(2, 2, figsize=(10, 5), sharex=True, sharey=True)
+floor = {}
+for j, (name, x) in enumerate(pair.items()):
+    logmag = log_magnitude(x, FS, SpectrogramConfig(size=None))
+    floor[name] = np.percentile(logmag, 5)
+    print(f"{name}: log-magnitudes from {logmag.min():.1f} to {logmag.max():.1f}, 5th percentile {floor[name]:.1f}")
+    for i, scale in enumerate(("image", "fixed")):
+        img = spectrogram_images(x[None], FS, SpectrogramConfig(size=None, scale=scale))[0]
+        axes[i, j].imshow(img, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=255)
+        axes[i, j].set_title(f"{name}, scale={scale!r}", fontsize=9)
+fig.tight_layout()
+plt.show()
+
+# %% tags=["solution", "remove-cell"]
+assert floor["noisy (105)"] - floor["clean (100)"] > 1.2
+
+# %% [markdown]
+# With `scale="image"` each image is stretched from its own minimum to its own maximum, so both
+# use the whole 0–255 range and a given brightness means a different log-magnitude in each image.
+# The noisy beat's noise floor is higher: its 5th percentile is almost 2 log units above the clean
+# beat's, a factor of about 6 in magnitude, but stretching hides much of that difference. With `scale="fixed"` the same log-magnitude has
+# the same brightness in every image: the noise shows as a brighter background, and images can be
+# compared with each other. Per-image scaling throws away the absolute level of the spectrogram,
+# the noise floor and the dynamic range of each beat. (The windows are z-scored before the STFT,
+# so the level of the beat itself was already normalised; what the fixed scale keeps is mostly
+# how the energy is shared between the beat and the noise.)
+#
+# ```{solution-end}
 # ```

@@ -128,6 +128,24 @@ def test_colab_cell_is_valid_python_and_inert_outside_colab():
     exec(compile(source, "<colab cell>", "exec"), {})  # does nothing here: no install, no download
 
 
+
+def test_colab_cell_calls_colab_setup_on_colab(monkeypatch):
+    """With google.colab imported (as on Colab) and ecglib importable, the cell only runs colab_setup."""
+    import types
+
+    called = []
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(book, "colab_setup", lambda: called.append(True))
+    exec(compile(book.colab_cell(), "<colab cell>", "exec"), {})
+    assert called == [True]
+
+
+def test_colab_stand_in_keeps_google_a_namespace_package():
+    """tests/colab_fake (make test-colab) must not shadow google.protobuf, which TensorFlow imports."""
+    fake = ROOT / "tests" / "colab_fake"
+    assert (fake / "google" / "colab" / "__init__.py").is_file()
+    assert not (fake / "google" / "__init__.py").exists()
+
 # --------------------------------------------------------------------------------------------------
 # Colab setup
 
@@ -198,6 +216,7 @@ def test_colab_setup_installs_missing_with_pins_then_downloads(monkeypatch, tmp_
     monkeypatch.setattr(book, "missing_requirements", lambda: ["wfdb>=4.1"])
     monkeypatch.setattr(book, "in_colab", lambda: True)
     monkeypatch.setenv("ECGLIB_QUICK", "1")
+    monkeypatch.delenv("ECGLIB_DATA_DIR", raising=False)
     assert book.colab_setup(run=run, download=download) == tmp_path
     (kind, cmd, pins), (kind2, records) = calls
     assert kind == "pip" and cmd[-1] == "wfdb>=4.1" and f"numpy=={version('numpy')}" in pins
@@ -206,10 +225,68 @@ def test_colab_setup_installs_missing_with_pins_then_downloads(monkeypatch, tmp_
 
 def test_colab_setup_skips_pip_when_nothing_is_missing(monkeypatch, tmp_path):
     monkeypatch.setattr(book, "missing_requirements", lambda: [])
+    monkeypatch.delenv("ECGLIB_DATA_DIR", raising=False)
     got = []
     out = book.colab_setup(["100"], force=True, run=lambda cmd: got.append(cmd), download=lambda records: tmp_path)
     assert out == tmp_path and got == []
 
+
+
+def test_colab_setup_reports_what_pip_said(monkeypatch, tmp_path):
+    """A requirement Colab's pinned NumPy cannot meet: the error carries pip's explanation."""
+    monkeypatch.setattr(book, "missing_requirements", lambda: ["numpy>=999"])
+    monkeypatch.setattr(book, "pip_install_command", lambda reqs, constraints: [sys.executable, "-c",
+                        "import sys; sys.exit('ResolutionImpossible: numpy>=999 vs numpy==2.1.3')"])  # fmt: skip
+    with pytest.raises(RuntimeError, match="(?s)pip exited with 1.*ResolutionImpossible"):
+        book.colab_setup(["100"], force=True, download=lambda **kw: tmp_path)
+
+def test_colab_setup_uses_a_complete_local_copy(monkeypatch, record_copy, capsys):
+    """ECGLIB_DATA_DIR holding every record: nothing is downloaded (how `make test-colab` runs offline)."""
+
+    def fail(**kwargs):
+        raise AssertionError("must not download")
+
+    folder = record_copy("100")
+    monkeypatch.setattr(book, "missing_requirements", lambda: [])
+    monkeypatch.setenv("ECGLIB_DATA_DIR", str(folder))
+    assert book.colab_setup(["100"], force=True, run=fail, download=fail) == folder
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ecglib.colab_setup: Python ") and out[0].endswith("nothing to install")
+    assert "numpy==" in out[0]
+    assert out[1] == f"ecglib.colab_setup: MIT-BIH: 1 record already in $ECGLIB_DATA_DIR ({folder}), nothing downloaded"
+
+
+def test_colab_setup_fills_an_incomplete_local_copy(monkeypatch, record_copy):
+    folder = record_copy("100")
+    (folder / "100.atr").unlink()
+    calls = []
+    monkeypatch.setattr(book, "missing_requirements", lambda: [])
+    monkeypatch.setenv("ECGLIB_DATA_DIR", str(folder))
+    out = book.colab_setup(["100"], force=True, download=lambda **kw: calls.append(kw) or kw["dest"])
+    assert out == folder and calls == [{"records": ["100"], "dest": folder}]
+
+
+def test_glue_works_without_myst_nb(monkeypatch):
+    """Colab has no MyST-NB: book.glue must then show the value (or nothing) instead of failing."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # `import myst_nb` raises ImportError
+    monkeypatch.setattr(IPython.display, "display", lambda value: shown.append(value))
+    book.glue("accuracy", 0.9, display=False)
+    book.glue("accuracy", 0.9)
+    assert shown == [0.9]
+
+
+def test_glue_uses_myst_nb_in_the_book_build(monkeypatch):
+    import types
+
+    calls = []
+    fake = types.ModuleType("myst_nb")
+    fake.glue = lambda name, value, display=True: calls.append((name, value, display))
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    book.glue("accuracy", 0.9, display=False)
+    assert calls == [("accuracy", 0.9, False)]
 
 # --------------------------------------------------------------------------------------------------
 # Tables and plots
@@ -294,3 +371,117 @@ def test_plot_detector_steps_draws_every_step(data_dir):
     with pytest.raises(ValueError, match="outside"):
         book.plot_detector_steps(rec, start_s=5000)
     plt.close("all")
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapters 4–6: models, evaluation, Grad-CAM
+
+
+@pytest.fixture(scope="module")
+def native_100(data_dir):
+    from ecglib.dataset import build_dataset
+    from ecglib.spectrogram import SpectrogramConfig
+
+    return build_dataset(["100", "119"], spec_config=SpectrogramConfig(size=None), cache=False, progress=False)
+
+
+def test_recompute_images_matches_a_fresh_build(native_100):
+    from ecglib.dataset import build_dataset
+    from ecglib.spectrogram import SpectrogramConfig
+
+    idx = np.r_[0:5, len(native_100) - 5 : len(native_100)]  # beats of both records
+    few = native_100.take(idx)
+    out = book.recompute_images(few, SpectrogramConfig())
+    full = build_dataset(["100", "119"], spec_config=SpectrogramConfig(), cache=False, progress=False)
+    assert out.images.shape == (10, 128, 128) and out.images.dtype == np.uint8
+    assert np.array_equal(out.images, full.images[idx])
+    assert np.array_equal(out.labels, few.labels) and np.array_equal(out.peaks, few.peaks)
+    import dataclasses
+
+    with pytest.raises(ValueError, match="not beats"):
+        book.recompute_images(dataclasses.replace(few, peaks=few.peaks + 1), SpectrogramConfig())
+
+
+def test_model_batch_and_gradcam_maps(trained_model_path, native_100):
+    from ecglib.train import load_model
+
+    model, _ = load_model(trained_model_path)
+    data = native_100.subset(["119"])
+    idx = np.flatnonzero(data.labels == 2)[:7]
+    x = book.model_batch(model, "efficient_cnn", data, idx)
+    assert set(x) >= {"image", "rr"} and x["image"].shape == (7, *data.images.shape[1:])
+    assert np.array_equal(x["rr"], data.rr[idx])
+    maps = book.gradcam_maps(model, "efficient_cnn", data, idx, class_index=2, batch_size=3)
+    assert maps.shape == (7, *data.images.shape[1:]) and maps.dtype == np.float32
+    assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1
+    per_beat = book.gradcam_maps(model, "efficient_cnn", data, idx, class_index=np.full(7, 2))
+    assert np.allclose(per_beat, maps, atol=1e-5)
+    with pytest.raises(ValueError, match="empty"):
+        book.gradcam_maps(model, "efficient_cnn", data, [])
+
+
+def test_spectrogram_extent_and_show_gradcam():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecglib.spectrogram import SpectrogramConfig
+
+    cfg = SpectrogramConfig(size=None, hop_length=16)
+    t0, t1, f0, f1 = book.spectrogram_extent(cfg)
+    assert (t0, t1, f0) == (-1.0, 1.0, 0.0) and 40 < f1 < 45
+    assert book.spectrogram_extent(SpectrogramConfig()) == book.spectrogram_extent(SpectrogramConfig(size=None))
+    image = np.random.default_rng(0).integers(0, 256, (16, 46), dtype=np.uint8)
+    ax = book.show_gradcam(image, np.ones((16, 46), np.float32) * 0.5, cfg, title="x")
+    assert ax.get_xlim() == (-1.0, 1.0) and ax.get_ylim() == (0.0, f1)
+    assert ax.get_xlabel().startswith("time") and ax.get_title() == "x"
+    plt.close("all")
+
+
+def test_rank_correlation():
+    rng = np.random.default_rng(0)
+    a = rng.random((4, 5, 6))
+    rho = book.rank_correlation(a, np.stack([a[0], -a[1], a[2] ** 3, np.zeros((5, 6))]))
+    assert np.allclose(rho[:3], [1, -1, 1]) and np.isnan(rho[3])
+    b = rng.random((4, 5, 6))
+    assert np.all(np.abs(book.rank_correlation(a, b)) < 0.6)
+    with pytest.raises(ValueError, match="same shape"):
+        book.rank_correlation(a, b[:, :4])
+
+
+def test_randomized_model(trained_model_path):
+    from ecglib.train import load_model
+
+    model, _ = load_model(trained_model_path)
+    before = [w.copy() for w in model.get_weights()]
+    everything = book.randomized_model(model, seed=1)
+    top = book.randomized_model(model, ["probs"], seed=1)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # the original is untouched
+    changed = [not np.array_equal(a, b) for a, b in zip(model.get_layer("last_conv").get_weights(), everything.get_layer("last_conv").get_weights())]
+    assert any(changed)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_layer("last_conv").get_weights(), top.get_layer("last_conv").get_weights()))
+    assert not np.array_equal(model.get_layer("probs").get_weights()[0], top.get_layer("probs").get_weights()[0])
+    with pytest.raises(ValueError):
+        book.randomized_model(model, ["no_such_layer"])
+
+
+def test_per_record_scores():
+    records = np.array(["a", "a", "a", "b", "b"])
+    y = np.array([0, 1, 2, 0, 0])
+    proba = np.eye(3)[[0, 0, 2, 0, 1]]
+    table = book.per_record_scores(records, y, proba)
+    assert list(table.index) == ["a", "b"] and list(table["beats"]) == [3, 2]
+    assert table.loc["a", "accuracy"] == pytest.approx(2 / 3) and table.loc["b", "N recall"] == 0.5
+    assert table.loc["a", "S recall"] == 0 and np.isnan(table.loc["b", "V recall"])
+    with pytest.raises(ValueError, match="length"):
+        book.per_record_scores(records[:4], y, proba)
+
+
+def test_quiet_tensorflow_keeps_startup_messages_off_stderr():
+    import subprocess
+
+    code = "from ecglib.book import quiet_tensorflow; quiet_tensorflow(); import keras; keras.ops.ones(2); import sys; print('after', file=sys.stderr)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "oneDNN" not in out.stderr and "cuda" not in out.stderr.lower() and out.stderr.strip() == "after"

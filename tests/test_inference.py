@@ -102,3 +102,33 @@ def test_bad_signals_and_models(trained_model, tmp_path):
     model, _ = trained_model
     with pytest.raises(ValueError, match="metadata lacks"):
         predict_arrhythmia(np.ones(3600), fs=360, model=(model, {}))
+
+
+@pytest.fixture(scope="module")
+def reference_model():
+    """An efficient_cnn with the per-recording reference input, trained briefly on records 100, 208."""
+    import dataclasses
+
+    from ecglib.beats import BeatConfig
+    from ecglib.dataset import build_dataset
+    from ecglib.spectrogram import SpectrogramConfig
+    from ecglib.train import TrainConfig, train_model
+
+    spec = SpectrogramConfig(size=None, hop_length=16)
+    ds = build_dataset(["100", "208", "213"], spec_config=spec, progress=False)
+    cfg = TrainConfig(epochs=2, batch_size=128, verbose=False, model_kwargs={"reference": True})
+    result = train_model("efficient_cnn", ds.subset(["100", "208"]), ds.subset(["213"]), cfg)
+    meta = {"model_name": "efficient_cnn", "beat_config": dataclasses.asdict(BeatConfig()),
+            "spectrogram_config": dataclasses.asdict(spec)}  # fmt: skip
+    return result.model, meta
+
+
+def test_reference_model_uses_the_whole_recordings_median(reference_model):
+    """The reference is the recording's median spectrogram, whatever the chunking."""
+    from ecglib.models import uses_reference
+
+    assert uses_reference(reference_model[0])
+    sig = load_record("208").signal[: 360 * 120]
+    a = predict_arrhythmia(sig, fs=360, model=reference_model)
+    b = predict_arrhythmia(sig, fs=360, model=reference_model, chunk_beats=17)
+    assert np.array_equal(a.classes, b.classes) and np.allclose(a.proba, b.proba, atol=1e-5)

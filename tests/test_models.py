@@ -166,3 +166,52 @@ def test_bad_inputs_raise(native, tmp_path):
     corrupt.write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="corrupt.keras"):
         load_model(corrupt)
+
+
+def test_record_reference_is_each_records_median(native):
+    from ecglib.models import record_reference, reference_image
+
+    ref = record_reference(native.images, native.records)
+    assert ref.shape == native.images.shape and ref.dtype == np.uint8
+    for rec in np.unique(native.records):
+        sel = native.records == rec
+        expected = np.round(np.median(native.images[sel], axis=0)).astype(np.uint8)
+        assert np.all(ref[sel] == expected)
+    # No groups: one recording; long recordings use evenly spaced beats only.
+    np.testing.assert_array_equal(record_reference(native.images)[0], reference_image(native.images))
+    assert reference_image(native.images, max_beats=5).shape == native.images.shape[1:]
+    with pytest.raises(ValueError):
+        reference_image(native.images[:0])
+    with pytest.raises(ValueError, match="groups"):
+        record_reference(native.images, native.records[:-1])
+
+
+def test_efficient_cnn_with_reference_input(native, tmp_path):
+    from ecglib.models import record_reference, uses_reference
+
+    m = efficient_cnn(native.images.shape[1:], reference=True, label_smoothing=0.05)
+    assert uses_reference(m) and not uses_reference(efficient_cnn(native.images.shape[1:]))
+    seq = model_inputs("efficient_cnn", native, batch_size=16, reference=True)
+    x, _ = seq[0]
+    assert set(x) == {"image", "rr", "ref"} and x["ref"].dtype == np.uint8
+    np.testing.assert_array_equal(x["ref"], record_reference(native.images, native.records)[:16])
+    proba = predict_proba(m, "efficient_cnn", native)  # reference computed per record automatically
+    assert proba.shape == (len(native), 3)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    save_model(m, tmp_path / "ref.keras", {"model_name": "efficient_cnn"})
+    loaded, _ = load_model(tmp_path / "ref.keras")
+    assert uses_reference(loaded)
+    np.testing.assert_allclose(predict_proba(loaded, "efficient_cnn", native), proba, atol=1e-6)
+    with pytest.raises(ValueError, match="ref"):
+        BeatSequence("efficient_cnn", native.images, native.rr, ref=native.images[:-1])
+
+
+def test_train_with_reference_and_weight_average(native):
+    from ecglib.models import uses_reference
+
+    cfg = TrainConfig(epochs=2, batch_size=32, verbose=False, ema=0.9, model_kwargs={"reference": True})
+    res = train_model("efficient_cnn", native, native, cfg)
+    assert uses_reference(res.model) and res.epochs_run == 2
+    assert len(res.history["val_macro_f1"]) == 2
+    with pytest.raises(ValueError, match="ema"):
+        TrainConfig(ema=1.0)
