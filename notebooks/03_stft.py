@@ -191,7 +191,7 @@ plt.show()
 # %% tags=["remove-cell"]
 assert native.shape == (16, 91) and native.dtype == np.uint8
 assert all(img.shape == (128, 128) and img.dtype == np.uint8 for img in images.values())
-assert all(img.min() == 0 and img.max() == 255 for img in images.values())
+assert all(img.max() > 200 and img.min() < 80 for img in images.values())  # scaled at native resolution, then resized
 
 # %% [markdown]
 # Resizing adds no information: it only gives the CNN a square input of a convenient size, where

@@ -48,7 +48,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
+from ecglib.book import glue
 
 from ecglib.book import per_record_scores, quick_mode
 from ecglib.data import CLASSES, RECORDS
