@@ -18,7 +18,7 @@ float RGB input for 100 000 beats would take 20 GB if materialised at once.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import keras
 import numpy as np
@@ -51,6 +51,37 @@ class SafeLog(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "floor": self.floor}
+
+
+@keras.saving.register_keras_serializable(package="ecglib")
+class TakeColumns(layers.Layer):
+    """The given columns of a ``(batch, features)`` input, in the given order."""
+
+    def __init__(self, columns: Sequence[int], **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [int(c) for c in columns]
+
+    def call(self, x):
+        return keras.ops.take(x, self.columns, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], len(self.columns))
+
+    def get_config(self):
+        return {**super().get_config(), "columns": self.columns}
+
+
+def _rr_columns(names: Sequence[str], n_rr: int) -> list[int]:
+    from ecglib.beats import RR_FEATURES
+
+    if isinstance(names, str) or not names:
+        raise ValueError(f"rr_features must be a non-empty list of names from {RR_FEATURES}, got {names!r}")
+    if n_rr != len(RR_FEATURES):
+        raise ValueError(f"rr_features names columns of the {len(RR_FEATURES)} RR_FEATURES, but n_rr = {n_rr}")
+    unknown = [n for n in names if n not in RR_FEATURES]
+    if unknown:
+        raise ValueError(f"unknown RR features {unknown}; expected names from {RR_FEATURES}")
+    return [RR_FEATURES.index(n) for n in names]
 
 
 #: Beats (evenly spaced over the recording) whose median makes a record's reference image.
@@ -146,6 +177,8 @@ def efficient_cnn(
     batch_norm: bool = True,
     reference: bool = False,
     label_smoothing: float = 0.0,
+    image_dropout: float = 0.0,
+    rr_features: Sequence[str] | None = None,
 ) -> keras.Model:
     """Our model: native-resolution spectrogram + RR features, compiled.
 
@@ -172,6 +205,13 @@ def efficient_cnn(
         ``beat - ref``: how this beat differs from the same patient's typical (normal) beat.
     label_smoothing
         Label smoothing of the cross-entropy loss.
+    image_dropout
+        Dropout rate on the pooled image features (before they meet the RR features): it keeps
+        the network from leaning on the morphology of the training patients alone.
+    rr_features
+        Names (from :data:`ecglib.beats.RR_FEATURES`) of the RR columns the network uses; the
+        ``"rr"`` input still takes all ``n_rr`` columns, in that order. ``None`` uses all.
+        Ratios to the recording's mean RR transfer to new patients better than seconds do.
 
     Returns
     -------
@@ -209,8 +249,13 @@ def efficient_cnn(
             pool = (2 if x.shape[1] > 2 else 1, 2 if x.shape[2] > 2 else 1)
             x = layers.MaxPooling2D(pool, name=f"pool{i}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
+    if image_dropout:
+        x = layers.Dropout(image_dropout, name="image_dropout")(x)
 
-    r = SafeLog(name="rr_log")(rr)
+    r = rr
+    if rr_features is not None:
+        r = TakeColumns(_rr_columns(rr_features, n_rr), name="rr_select")(r)
+    r = SafeLog(name="rr_log")(r)
     if batch_norm:
         r = layers.BatchNormalization(momentum=0.9, name="rr_bn")(r)
     r = layers.Dense(rr_units, activation="relu", name="rr_dense1")(r)

@@ -234,10 +234,16 @@ def _make_ema_callback(decay: float):
             values = [np.asarray(v.numpy()) for v in self._vars()]
             if self.avg is None:
                 self.avg = [x.copy() for x in values]
+                self.steps = 0
                 return
+            # Warm-up (as tf.train.ExponentialMovingAverage with num_updates): early on the average
+            # follows the weights closely, so a short run (quick mode) is not stuck near the
+            # random initial weights.
+            self.steps += 1
+            d = min(decay, (1.0 + self.steps) / (10.0 + self.steps))
             for a, x in zip(self.avg, values):
-                a *= decay
-                a += (1.0 - decay) * x
+                a *= d
+                a += (1.0 - d) * x
 
         def on_epoch_begin(self, epoch, logs=None):
             if self.raw is not None:

@@ -111,7 +111,7 @@ assert n_seed > 3_000_000 and n_dense / n_seed > 0.9
 #
 # ## Our CNN
 #
-# Our network (`ecglib.models.efficient_cnn`) changes three things.
+# Our network (`ecglib.models.efficient_cnn`) changes four things.
 #
 # Native resolution
 # : Chapter 3 showed that the 128 × 128 image is the STFT grid stretched by interpolation: every
@@ -126,9 +126,20 @@ assert n_seed > 3_000_000 and n_dense / n_seed > 0.9
 #
 # An RR branch
 # : An S beat usually looks like an N beat; what gives it away is that it comes early (chapter 2).
-#   The six RR features go through a logarithm (ratios become differences), batch normalisation and
-#   two small dense layers, and are concatenated with the pooled image features before the last
-#   layers {cite}`dechazal2004automatic`.
+#   Of the six RR features it uses the three divided by the recording's mean RR: "40 % earlier than
+#   this patient's usual beat" means the same in every patient, while 0.6 s does not. They go
+#   through a logarithm (ratios become differences), batch normalisation and two small dense
+#   layers, and are concatenated with the pooled image features before the last layers
+#   {cite}`dechazal2004automatic`. Half of the pooled image features are dropped at random in
+#   each training step (`image_dropout=0.5`), so the network cannot lean on the shapes of its
+#   training patients alone.
+#
+# A reference beat
+# : What counts as an abnormal shape differs from patient to patient: a bundle branch block makes
+#   every beat wide. Next to each beat's spectrogram the network gets its recording's median
+#   spectrogram (`ecglib.models.record_reference`, computed from the recording alone, without
+#   labels), and the convolutions see two channels: the beat, and the beat minus that patient's
+#   typical beat.
 #
 # Built with the settings of `EFFICIENT` (the same call `ecglib.train.train_model` makes):
 
@@ -206,14 +217,21 @@ pd.DataFrame(our_x["rr"], columns=RR_FEATURES, index=list(CLASSES)).round(3)
 pd.Series({k: str(v) for k, v in EFFICIENT.train.to_dict().items()}, name="EFFICIENT.train").to_frame()
 
 # %% [markdown]
-# Three of them deal with the class imbalance of chapter 1. `class_weighting="balanced"` multiplies
-# the loss of each beat by $n / (3 n_c)$, where $n_c$ is the number of training beats of its class,
-# so that every class weighs the same in total. `majority_fraction` draws a fresh random part of
-# the N beats for every epoch (the N weight is divided by it, so the expected loss is unchanged):
-# epochs are shorter and every N beat is still seen over a few epochs. After every epoch the
-# validation patients are scored, and training stops when their macro-F1 (the mean of the F1 of
-# the three classes, so S beats count as much as N beats) has not improved for `patience` epochs;
-# the weights of the best epoch are kept. The test patients are never looked at.
+# Two of them deal with the class imbalance of chapter 1. `class_weighting="sqrt"` multiplies the
+# loss of each beat by the square root of $n / (3 n_c)$, where $n_c$ is the number of training beats
+# of its class: rare classes weigh more, but less than with the full ratio (`"balanced"`, which
+# makes every class weigh the same in total and, with only a few dozen S patients, pushes the
+# network to call too many beats S). `majority_fraction` draws a fresh random part of the N beats
+# for every epoch (the N weight is divided by it, so the expected loss is unchanged): epochs are
+# shorter and every N beat is still seen over a few epochs.
+#
+# `ema` keeps an exponential moving average of the weights during training (each step the average
+# moves 1 % towards the current weights); the averaged weights are the ones validated and kept.
+# They change more smoothly than the raw weights, which makes the choice of epoch less of a
+# lottery. After every epoch the validation patients are scored, and training stops when their
+# macro-F1 (the mean of the F1 of the three classes, so S beats count as much as N beats) has not
+# improved for `patience` epochs; the weights of the best epoch are kept. The test patients are
+# never looked at.
 #
 # `ecglib.protocols.load_or_train` does all of this once and saves the model, with its splits,
 # training history and test metrics, in ecglib's cache. Chapters 5 and 6 call it with the same
@@ -317,8 +335,8 @@ assert len(meta["history"]["epoch_train_s"]) == m["epochs_run"]
 # ```{exercise}
 # :label: ex-cnn-class-weights
 #
-# Write `balanced_class_weights(labels, n_classes=3)`: the class weights of the training above, a
-# dict `{class index: n / (n_classes * n_c)}` for a class with `n_c` of the `n` labels (weight 0 for
+# Write `balanced_class_weights(labels, n_classes=3)`: the `"balanced"` class weights (the training
+# above uses their square root), a dict `{class index: n / (n_classes * n_c)}` for a class with `n_c` of the `n` labels (weight 0 for
 # a class that does not occur). Check it with `check_class_weights(balanced_class_weights)` from
 # `ecglib.exercises`. Then compute the weights of this chapter's training beats: how many N beats
 # is one S beat worth in the loss?

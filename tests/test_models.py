@@ -215,3 +215,25 @@ def test_train_with_reference_and_weight_average(native):
     assert len(res.history["val_macro_f1"]) == 2
     with pytest.raises(ValueError, match="ema"):
         TrainConfig(ema=1.0)
+
+
+def test_efficient_cnn_rr_feature_selection_and_image_dropout(native, tmp_path):
+    from ecglib.beats import RR_FEATURES
+
+    m = efficient_cnn(native.images.shape[1:], image_dropout=0.5, rr_features=["pre_rr_norm", "local_rr_norm"])
+    assert m.get_layer("image_dropout").rate == 0.5
+    x = {"image": native.images[:8], "rr": native.rr[:8]}
+    out = m.predict(x, verbose=0)
+    # Unused columns (the intervals in seconds) do not change the output; a used one does.
+    moved = native.rr[:8].copy()
+    moved[:, RR_FEATURES.index("pre_rr_s")] *= 3
+    np.testing.assert_allclose(m.predict({**x, "rr": moved}, verbose=0), out, atol=1e-6)
+    moved[:, RR_FEATURES.index("pre_rr_norm")] *= 3
+    assert not np.allclose(m.predict({**x, "rr": moved}, verbose=0), out, atol=1e-4)
+    save_model(m, tmp_path / "sel.keras", {"model_name": "efficient_cnn"})
+    loaded, _ = load_model(tmp_path / "sel.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), out, atol=1e-6)
+    with pytest.raises(ValueError, match="unknown RR features"):
+        efficient_cnn(native.images.shape[1:], rr_features=["pre_rr_ms"])
+    with pytest.raises(ValueError, match="n_rr"):
+        efficient_cnn(native.images.shape[1:], n_rr=3, rr_features=["pre_rr_norm"])
