@@ -86,7 +86,12 @@ EFFICIENT = ModelSetup(
         class_weighting="sqrt",
         majority_fraction=0.3,
         ema=0.99,
-        model_kwargs={"filters": [16, 32, 32], "reference": True},
+        model_kwargs={
+            "filters": [16, 32, 32],
+            "reference": True,
+            "image_dropout": 0.5,
+            "rr_features": ["pre_rr_norm", "post_rr_norm", "local_rr_norm"],
+        },
     ),
 )
 
