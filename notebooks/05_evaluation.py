@@ -295,12 +295,13 @@ def headline(m: dict) -> dict:
 
 glance = pd.DataFrame({
     "original work, protocol (a) (published)": headline(original),
-    **{f"ours, {name}": headline(run) for name, run in runs.items()},
+    **{f"ours, {name.replace('mean ± sd', 'mean over folds')}": headline(run) for name, run in runs.items()},
 }).T.astype(float).round(3)
 glance.index.name = f"{'quick mode (not results): ' if quick else ''}test patients"
 glue("glance", glance, display=False)
 glance
-#
+
+# %% [markdown]
 # ## Exercises
 #
 # ```{exercise}
