@@ -478,6 +478,27 @@ def test_per_record_scores():
         book.per_record_scores(records[:4], y, proba)
 
 
+def test_scores_by_symbol_on_record_207():
+    from ecglib.beats import record_beats
+    from ecglib.data import load_record
+
+    beats = record_beats(load_record("207"))
+    proba = np.eye(3)[beats.labels.astype(int)]
+    proba[beats.labels == 2] = np.eye(3)[0]  # call every V beat N
+    records = np.full(len(beats.labels), "207")
+    table = book.scores_by_symbol(records, beats.peaks, beats.labels, proba)
+    # 207 holds the ventricular escape (E) beats: class V, like its V beats.
+    assert table.loc[("207", "E"), "class"] == "V" and 100 <= table.loc[("207", "E"), "beats"] <= 105
+    assert table.loc[("207", "V"), "as N"] == 1.0 and table.loc[("207", "A"), "as S"] == 1.0
+    assert table["beats"].sum() == len(beats.labels)
+    # A peak shifted beyond the tolerance matches no annotation.
+    shifted = beats.peaks.copy()
+    shifted[-1] += 3600  # 10 s after the last beat
+    assert ("207", "?") in book.scores_by_symbol(records, shifted, beats.labels, proba).index
+    with pytest.raises(ValueError, match="length"):
+        book.scores_by_symbol(records[:-1], beats.peaks, beats.labels, proba)
+
+
 def test_quiet_tensorflow_keeps_startup_messages_off_stderr():
     import subprocess
 
