@@ -148,22 +148,29 @@ def extract_windows(signal: np.ndarray, peaks: np.ndarray, fs: float, window_s: 
     return windows, kept
 
 
-def label_peaks(
+def match_annotations(
     peaks: np.ndarray, ann_samples: np.ndarray, ann_symbols: np.ndarray, fs: float, tolerance_s: float = 0.150
 ) -> np.ndarray:
-    """AAMI class of each peak: that of the nearest reference beat annotation within the tolerance.
+    """MIT-BIH symbol of each peak: that of the nearest reference *beat* annotation within the tolerance.
+
+    Parameters
+    ----------
+    peaks, ann_samples
+        Positions in samples; ``ann_samples`` increasing, with ``ann_symbols`` alongside.
+    fs
+        Sampling rate in Hz (``tolerance_s`` is in seconds).
 
     Returns
     -------
     numpy.ndarray
-        ``(n,)`` array of ``"N"``, ``"S"``, ``"V"``, ``"F"``, ``"Q"``, or ``""`` where no reference
+        ``(n,)`` array of beat symbols (``"N"``, ``"A"``, ``"E"``, ...), ``""`` where no reference
         beat lies within ``tolerance_s`` seconds.
     """
     peaks = np.asarray(peaks, dtype=np.int64)
     is_beat = np.isin(ann_symbols, list(BEAT_SYMBOLS))
     ref = np.asarray(ann_samples)[is_beat]
-    sym = np.asarray(ann_symbols)[is_beat]
-    out = np.full(len(peaks), "", dtype="<U1")
+    sym = np.asarray(ann_symbols)[is_beat].astype(str)
+    out = np.full(len(peaks), "", dtype=sym.dtype if len(sym) else "<U1")
     if len(ref) == 0 or len(peaks) == 0:
         return out
     pos = np.searchsorted(ref, peaks)
@@ -171,9 +178,24 @@ def label_peaks(
     right = np.clip(pos, 0, len(ref) - 1)
     nearest = np.where(np.abs(peaks - ref[left]) <= np.abs(ref[right] - peaks), left, right)
     close = np.abs(ref[nearest] - peaks) <= tolerance_s * fs
-    mapped = np.array([AAMI_MAP.get(s, "Q") for s in sym], dtype="<U1")
-    out[close] = mapped[nearest[close]]
+    out[close] = sym[nearest[close]]
     return out
+
+
+def label_peaks(
+    peaks: np.ndarray, ann_samples: np.ndarray, ann_symbols: np.ndarray, fs: float, tolerance_s: float = 0.150
+) -> np.ndarray:
+    """AAMI class of each peak: that of the nearest reference beat annotation within the tolerance
+    (:func:`match_annotations`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` array of ``"N"``, ``"S"``, ``"V"``, ``"F"``, ``"Q"``, or ``""`` where no reference
+        beat lies within ``tolerance_s`` seconds.
+    """
+    symbols = match_annotations(peaks, ann_samples, ann_symbols, fs, tolerance_s)
+    return np.array([AAMI_MAP.get(s, "Q") if s else "" for s in symbols], dtype="<U1")
 
 
 def rr_features(peaks: np.ndarray, fs: float, local_beats: int = 10) -> np.ndarray:

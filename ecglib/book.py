@@ -605,6 +605,7 @@ def scores_by_symbol(
     """
     import pandas as pd
 
+    from ecglib.beats import match_annotations
     from ecglib.data import load_record
 
     records, peaks = np.asarray(records), np.asarray(peaks)
@@ -617,11 +618,8 @@ def scores_by_symbol(
     for rec in np.unique(records):
         m = np.flatnonzero(records == rec)
         record = load_record(str(rec), data_dir)
-        ann, sym = record.beats()
-        j = np.clip(np.searchsorted(ann, peaks[m]), 1, len(ann) - 1)
-        nearest = np.where(np.abs(ann[j - 1] - peaks[m]) <= np.abs(ann[j] - peaks[m]), j - 1, j)
-        close = np.abs(ann[nearest] - peaks[m]) <= tolerance_s * record.fs
-        symbols = np.where(close, sym[nearest], "?")
+        symbols = match_annotations(peaks[m], record.ann_samples, record.ann_symbols, record.fs, tolerance_s)
+        symbols = np.where(symbols == "", "?", symbols)
         for s in np.unique(symbols):
             k = m[symbols == s]
             row = {"class": class_names[int(np.bincount(y_true[k]).argmax())], "beats": len(k)}

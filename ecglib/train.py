@@ -226,6 +226,7 @@ def _make_ema_callback(decay: float):
             super().__init__()
             self.avg = None
             self.raw = None
+            self.steps = 0
 
         def _vars(self):
             return self.model.trainable_variables
@@ -234,7 +235,6 @@ def _make_ema_callback(decay: float):
             values = [np.asarray(v.numpy()) for v in self._vars()]
             if self.avg is None:
                 self.avg = [x.copy() for x in values]
-                self.steps = 0
                 return
             # Warm-up (as tf.train.ExponentialMovingAverage with num_updates): early on the average
             # follows the weights closely, so a short run (quick mode) is not stuck near the

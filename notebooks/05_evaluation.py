@@ -48,9 +48,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from ecglib.book import glue
 
-from ecglib.book import per_record_scores, quick_mode, scores_by_symbol
+from ecglib.book import glue, per_record_scores, quick_mode, scores_by_symbol
 from ecglib.data import CLASSES, RECORDS, load_record
 from ecglib.dataset import build_dataset
 from ecglib.evaluate import evaluate_predictions, metrics_table, plot_confusion_matrix, plot_pr, plot_roc
