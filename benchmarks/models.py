@@ -14,11 +14,14 @@ Protocols (``--protocols``, comma-separated, default all):
              held out of each training fold.
 * ``leak`` — the same model on a beat-level random 70/15/15 split versus the patient-wise split
              of (a): how much a leaky split inflates the scores.
+* ``seeds`` — (a) and (b) retrained with other training seeds (``--train-seeds``, same splits):
+             mean ± sd over the training seeds, including the main run's. A single run's S scores
+             move by several points from seed to seed; this says by how much.
 
 Writes ``results/models.json`` and ``results/models.md`` and prints the table. Every number comes
 from the run. ``--quick`` uses 12 records and few epochs (a smoke test, not a result).
 
-    python benchmarks/models.py [--quick] [--protocols a,b,c,leak] [--out results]
+    python benchmarks/models.py [--quick] [--protocols a,b,c,leak,seeds] [--out results]
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from ecglib.protocols import (  # noqa: E402
     fit_evaluate,
     protocol_splits,
     run_protocol,
+    summarise_folds,
 )
 
 
@@ -55,18 +59,25 @@ def log(msg: str) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="12 records, 2 epochs: a smoke test")
-    ap.add_argument("--protocols", default="a,b,c,leak", help="comma-separated subset of a,b,c,leak")
+    ap.add_argument("--protocols", default="a,b,c,leak,seeds", help="comma-separated subset of a,b,c,leak,seeds")
     ap.add_argument("--out", default="results", help="output directory (models.json, models.md)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train-seeds", default="1,2", help="extra training seeds for 'seeds' (comma-separated)")
     ap.add_argument("--no-seed-cnn", action="store_true", help="skip the seed CNN (protocol a)")
     ap.add_argument("--seed-beats", type=int, default=5000, help="training beats for the seed CNN budget run")
     ap.add_argument("--seed-epochs", type=int, default=1, help="epochs for the seed CNN budget run")
     ap.add_argument("--seed-val-beats", type=int, default=2000, help="validation beats scored per seed epoch")
     args = ap.parse_args(argv)
     protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
-    bad = sorted(set(protocols) - {"a", "b", "c", "leak"})
+    bad = sorted(set(protocols) - {"a", "b", "c", "leak", "seeds"})
     if bad:
-        ap.error(f"unknown protocols {bad}; choose from a,b,c,leak")
+        ap.error(f"unknown protocols {bad}; choose from a,b,c,leak,seeds")
+    try:
+        train_seeds = [int(x) for x in args.train_seeds.split(",") if x.strip()]
+    except ValueError:
+        ap.error(f"--train-seeds must be comma-separated integers, got {args.train_seeds!r}")
+    if "seeds" in protocols and (not train_seeds or args.seed in train_seeds):
+        ap.error(f"--train-seeds must name seeds other than --seed {args.seed}, got {args.train_seeds!r}")
 
     import keras
     import tensorflow as tf
@@ -145,6 +156,27 @@ def main(argv=None) -> int:
             results["protocols"]["leak"]["efficient_cnn_patient_wise"] = "see protocols.a.efficient_cnn"
             table_rows["leak: patient-wise split (= a) — efficient_cnn"] = results["protocols"]["a"]["efficient_cnn"]
 
+    # ---- training-seed spread of (a) and (b), same splits --------------------------------------------
+    if "seeds" in protocols:
+        results["protocols"]["seeds"] = {}
+        for key, name, label in (("a", "seed", "(a) patient 70/15/15"), ("b", "ds1ds2", "(b) DS1 → DS2")):
+            main_run = results["protocols"].get(key, {}).get("efficient_cnn")
+            if main_run is None:
+                continue
+            (split,) = protocol_splits(name, counts, seed=args.seed, quick=args.quick)
+            parts = {k: ds.subset(v) for k, v in split.items()}
+            runs = [main_run]
+            for s in train_seeds:
+                log(f"protocol {key}: efficient_cnn retrained with training seed {s}")
+                m, _ = fit_evaluate(EFFICIENT, parts["train"], parts["val"], parts["test"], quick=args.quick, seed=s)
+                runs.append(m)
+            summary = summarise_folds(runs)
+            summary["training_seeds"] = [args.seed, *train_seeds]
+            summary["seconds"] = float(np.mean([r["seconds"] for r in runs]))  # per run, not summed
+            summary["runs"] = [{k: r[k] for k in ("accuracy", "macro_f1", "per_class", "seconds", "best_epoch")} for r in runs]
+            results["protocols"]["seeds"][key] = summary
+            table_rows[f"{label}, {len(runs)} training seeds, mean ± sd — efficient_cnn"] = summary
+
     # ---- report ------------------------------------------------------------------------------------
     out = Path(args.out)
     table = metrics_table(table_rows)
@@ -221,6 +253,10 @@ def notes_text(results: dict) -> str:
     if "b" in p:
         b = p["b"]["efficient_cnn"]
         lines.append(f"- (b) validation subjects held out of DS1: {b['splits']['val']}; DS2 without 202.")
+    if "seeds" in p:
+        for key, sm in p["seeds"].items():
+            s_f1 = ", ".join(f"{r['per_class']['S']['f1']:.3f}" for r in sm["runs"])
+            lines.append(f"- ({key}) S F1 by training seed {sm['training_seeds']}: {s_f1} (the split is the same).")
     return "\n".join(lines)
 
 
