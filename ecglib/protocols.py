@@ -72,7 +72,9 @@ class ModelSetup:
 #: square-root class weights and an exponential moving average of the weights (validated,
 #: early-stopped on and kept). Caveat: the last two model changes (normalised RR only, image
 #: dropout 0.5) were chosen by comparing protocol (a) and (b) test scores of a handful of variants,
-#: so those two test sets are not untouched; the 5-fold scores (c) average over all patients.
+#: so those two test sets are not untouched; the 5-fold scores (c) average over all patients. A
+#: single run's S scores move by several points with the training seed (``benchmarks/models.py``,
+#: section ``seeds``); ``benchmarks/variants.py`` compares further changes over three seeds.
 EFFICIENT = ModelSetup(
     "efficient_cnn",
     BeatConfig(),
