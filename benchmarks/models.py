@@ -27,7 +27,6 @@ from the run. ``--quick`` uses 12 records and few epochs (a smoke test, not a re
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from _report import log, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from ecglib.data import CLASSES, RECORDS  # noqa: E402
 from ecglib.dataset import build_dataset  # noqa: E402
@@ -50,10 +50,6 @@ from ecglib.protocols import (  # noqa: E402
     run_protocol,
     summarise_folds,
 )
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def main(argv=None) -> int:
@@ -182,15 +178,7 @@ def main(argv=None) -> int:
     table = metrics_table(table_rows)
     notes = notes_text(results)
     md = "# Models benchmark\n\n" + table + "\n\n" + notes + "\n"
-    from ecglib._io import atomic_path
-
-    with atomic_path(out / "models.json", suffix=".json") as tmp:
-        tmp.write_text(json.dumps(results, indent=1, default=float))
-    with atomic_path(out / "models.md", suffix=".md") as tmp:
-        tmp.write_text(md)
-    print()
-    print(md)
-    log(f"wrote {out / 'models.json'} and {out / 'models.md'}")
+    write_report(out, "models", results, md)
     return 0
 
 

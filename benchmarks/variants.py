@@ -1,0 +1,121 @@
+"""Ablation: a few changes to ``EFFICIENT``, each trained with several seeds on protocols (a) and (b).
+
+One run's S F1 moves by several points from one training seed to the next (see the ``seeds``
+section of ``benchmarks/models.py``), so a variant is compared on the mean ± sd over seeds, and
+next to its test scores we report the validation macro-F1 of its best epoch: the only score a
+variant may fairly be chosen on (the test patients are for reporting).
+
+Variants (``--variants``, comma-separated, default all):
+
+* ``base``      — ``EFFICIENT`` as it is;
+* ``smooth01``  — label smoothing 0.1;
+* ``noref``     — without the reference (record median) input;
+* ``balanced``  — full inverse-frequency class weights instead of their square root.
+
+Writes ``results/variants.json`` and ``results/variants.md`` and prints the table.
+
+    python benchmarks/variants.py [--quick] [--variants base,smooth01] [--seeds 0,1,2] [--out results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from _report import log, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
+from ecglib.data import RECORDS  # noqa: E402
+from ecglib.dataset import build_dataset  # noqa: E402
+from ecglib.protocols import EFFICIENT, QUICK_RECORDS, fit_evaluate, protocol_splits, summarise_folds  # noqa: E402
+
+#: name → (what changes, overrides of ``EFFICIENT.train``; ``model_kwargs`` entries are merged).
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "base": ("EFFICIENT unchanged", {}),
+    "smooth01": ("label smoothing 0.1", {"model_kwargs": {"label_smoothing": 0.1}}),
+    "noref": ("no reference (record median) input", {"model_kwargs": {"reference": False}}),
+    "balanced": ("class_weighting='balanced'", {"class_weighting": "balanced"}),
+}
+PROTOCOLS = {"a": ("seed", "(a) patient 70/15/15"), "b": ("ds1ds2", "(b) DS1 → DS2")}
+
+
+def overrides_for(name: str) -> dict:
+    """``fit_evaluate`` keyword overrides of variant ``name`` (model kwargs merged onto EFFICIENT's)."""
+    over = dict(VARIANTS[name][1])
+    over["model_kwargs"] = {**EFFICIENT.train.model_kwargs, **over.get("model_kwargs", {})}
+    return over
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="12 records, 2 epochs: a smoke test")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {','.join(VARIANTS)}")
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds (comma-separated); the splits use seed 0")
+    ap.add_argument("--out", default="results", help="output directory (variants.json, variants.md)")
+    args = ap.parse_args(argv)
+    names = [v.strip() for v in args.variants.split(",") if v.strip()]
+    bad = sorted(set(names) - set(VARIANTS))
+    if bad or not names:
+        ap.error(f"unknown or no variants {bad}; choose from {','.join(VARIANTS)}")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        ap.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
+    if not seeds:
+        ap.error("--seeds names no seed")
+
+    ds = build_dataset(list(QUICK_RECORDS if args.quick else RECORDS), EFFICIENT.beat_config, EFFICIENT.spec_config,
+                       progress=False)  # fmt: skip
+    results: dict = {"seeds": seeds, "quick": args.quick, "variants": {}}
+    rows = []
+    for key, (protocol, label) in PROTOCOLS.items():
+        (split,) = protocol_splits(protocol, ds.class_counts(), seed=0, quick=args.quick)
+        parts = {k: ds.subset(v) for k, v in split.items()}
+        for name in names:
+            runs = []
+            for seed in seeds:
+                log(f"{label}: {name}, training seed {seed}")
+                m, _ = fit_evaluate(EFFICIENT, parts["train"], parts["val"], parts["test"], quick=args.quick,
+                                    seed=seed, verbose=False, **overrides_for(name))  # fmt: skip
+                best_val = max(m["history"]["val_macro_f1"])
+                keep = ("accuracy", "macro_f1", "macro_roc_auc", "macro_pr_auc", "per_class", "seconds", "best_epoch")
+                runs.append({"seed": seed, "val_macro_f1": best_val, **{k: m[k] for k in keep}})
+            summary = summarise_folds(runs)
+            val = np.array([r["val_macro_f1"] for r in runs])
+            results["variants"].setdefault(name, {})[key] = {"runs": runs, "summary": summary}
+            rows.append((label, name, VARIANTS[name][0], val, summary))
+
+    md = "# Variants of efficient_cnn\n\n" + table(rows, len(seeds)) + "\n"
+    if args.quick:
+        md += "\nQUICK smoke run (12 records, 2 epochs), not a result.\n"
+    write_report(args.out, "variants", results, md)
+    return 0
+
+
+def table(rows, n_seeds: int) -> str:
+    """Markdown table: per protocol and variant, mean ± sd over seeds of val macro-F1 and test scores."""
+
+    def ms(mean, sd):
+        return f"{mean:.3f} ± {sd:.3f}"
+
+    lines = [
+        f"Mean ± sd over {n_seeds} training seeds (same split). `val mF1`: validation macro-F1 of the best "
+        "epoch (what a variant may be chosen on); the rest are test-set scores.\n",
+        "| protocol | variant | change | val mF1 | acc | S P | S R | S F1 | V R | V F1 |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, name, change, val, s in rows:
+        pc, sd = s["per_class"], s["per_class_sd"]
+        cells = [label, name, change, ms(val.mean(), val.std(ddof=1) if len(val) > 1 else 0.0),
+                 ms(s["accuracy"], s["accuracy_sd"])]  # fmt: skip
+        cells += [ms(pc["S"][k], sd["S"][k]) for k in ("precision", "recall", "f1")]
+        cells += [ms(pc["V"][k], sd["V"][k]) for k in ("recall", "f1")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
