@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -12,6 +13,14 @@ from ecglib._io import atomic_path
 def log(msg: str) -> None:
     """Print ``msg`` with the wall-clock time, flushed (benchmarks run for many minutes)."""
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def int_list(ap: argparse.ArgumentParser, value: str, flag: str) -> list[int]:
+    """The integers of a comma-separated option value; ``ap.error`` (exit 2) names ``flag`` otherwise."""
+    try:
+        return [int(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        ap.error(f"{flag} must be comma-separated integers, got {value!r}")
 
 
 def write_report(out: str | Path, stem: str, results: dict, md: str) -> None:

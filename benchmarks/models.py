@@ -36,7 +36,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _report import log, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _report import int_list, log, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from ecglib.data import CLASSES, RECORDS  # noqa: E402
 from ecglib.dataset import build_dataset  # noqa: E402
@@ -68,10 +68,7 @@ def main(argv=None) -> int:
     bad = sorted(set(protocols) - {"a", "b", "c", "leak", "seeds"})
     if bad:
         ap.error(f"unknown protocols {bad}; choose from a,b,c,leak,seeds")
-    try:
-        train_seeds = [int(x) for x in args.train_seeds.split(",") if x.strip()]
-    except ValueError:
-        ap.error(f"--train-seeds must be comma-separated integers, got {args.train_seeds!r}")
+    train_seeds = int_list(ap, args.train_seeds, "--train-seeds")
     if "seeds" in protocols and (not train_seeds or args.seed in train_seeds):
         ap.error(f"--train-seeds must name seeds other than --seed {args.seed}, got {args.train_seeds!r}")
 
@@ -155,12 +152,11 @@ def main(argv=None) -> int:
     # ---- training-seed spread of (a) and (b), same splits --------------------------------------------
     if "seeds" in protocols:
         results["protocols"]["seeds"] = {}
-        for key, name, label in (("a", "seed", "(a) patient 70/15/15"), ("b", "ds1ds2", "(b) DS1 → DS2")):
+        for key, label in (("a", "(a) patient 70/15/15"), ("b", "(b) DS1 → DS2")):
             main_run = results["protocols"].get(key, {}).get("efficient_cnn")
             if main_run is None:
                 continue
-            (split,) = protocol_splits(name, counts, seed=args.seed, quick=args.quick)
-            parts = {k: ds.subset(v) for k, v in split.items()}
+            parts = {k: ds.subset(v) for k, v in main_run["splits"].items()}  # the main run's split
             runs = [main_run]
             for s in train_seeds:
                 log(f"protocol {key}: efficient_cnn retrained with training seed {s}")

@@ -26,7 +26,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _report import log, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _report import int_list, log, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from ecglib.data import RECORDS  # noqa: E402
 from ecglib.dataset import build_dataset  # noqa: E402
@@ -60,10 +60,7 @@ def main(argv=None) -> int:
     bad = sorted(set(names) - set(VARIANTS))
     if bad or not names:
         ap.error(f"unknown or no variants {bad}; choose from {','.join(VARIANTS)}")
-    try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        ap.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
+    seeds = int_list(ap, args.seeds, "--seeds")
     if not seeds:
         ap.error("--seeds names no seed")
 
