@@ -9,7 +9,8 @@ Variants (``--variants``, comma-separated, default all):
 
 * ``base``      — ``EFFICIENT`` as it is;
 * ``smooth01``  — label smoothing 0.1;
-* ``noref``     — without the reference (record median) input;
+* ``noref``     — without the reference input;
+* ``allref``    — the reference from all of a recording's beats, not only its long-RR fifth;
 * ``balanced``  — full inverse-frequency class weights instead of their square root.
 
 Writes ``results/variants.json`` and ``results/variants.md`` and prints the table.
@@ -36,7 +37,8 @@ from ecglib.protocols import EFFICIENT, QUICK_RECORDS, fit_evaluate, protocol_sp
 VARIANTS: dict[str, tuple[str, dict]] = {
     "base": ("EFFICIENT unchanged", {}),
     "smooth01": ("label smoothing 0.1", {"model_kwargs": {"label_smoothing": 0.1}}),
-    "noref": ("no reference (record median) input", {"model_kwargs": {"reference": False}}),
+    "noref": ("no reference input", {"model_kwargs": {"reference": False, "reference_rr_quantile": None}}),
+    "allref": ("reference from all beats", {"model_kwargs": {"reference_rr_quantile": None}}),
     "balanced": ("class_weighting='balanced'", {"class_weighting": "balanced"}),
 }
 PROTOCOLS = {"a": ("seed", "(a) patient 70/15/15"), "b": ("ds1ds2", "(b) DS1 → DS2")}

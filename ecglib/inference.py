@@ -3,7 +3,8 @@
 ``predict_arrhythmia`` runs the whole pipeline on a single-lead ECG: resample to 360 Hz, band-pass,
 detect R-peaks with our detector, cut 2-s windows, make the spectrograms the model was trained on
 (read from the model's metadata), add RR features (and, for a model with a ``"ref"`` input, the
-recording's median spectrogram: its typical beat, computed without labels), and predict. Long recordings are processed in
+recording's typical beat: the median spectrogram of its beats, or of its long-RR beats, as the
+model was trained; computed without labels), and predict. Long recordings are processed in
 chunks of beats, so memory stays bounded whatever the length.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecglib.beats import BeatConfig, extract_windows, rr_features, window_samples
+from ecglib.beats import RR_FEATURES, BeatConfig, extract_windows, rr_features, window_samples
 from ecglib.data import CLASSES, FS, resample_to
 from ecglib.preprocess import bandpass
 from ecglib.spectrogram import SpectrogramConfig, spectrogram_images
@@ -233,7 +234,7 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
     -------
     Prediction
     """
-    from ecglib.models import REFERENCE_BEATS, predict_proba, reference_image, uses_reference
+    from ecglib.models import REFERENCE_BEATS, predict_proba, reference_beats, reference_image, reference_settings
     from ecglib.rpeaks import detect_rpeaks
 
     keras_model, meta = _resolve_model(model)
@@ -248,10 +249,12 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
         raise ValueError(f"found {len(peaks)} beat(s) in the signal; need at least 2 (is it an ECG in mV?)")
     rr = rr_features(peaks, FS, beat_cfg.local_rr_beats)
     ref = None
-    if model_name == "efficient_cnn" and uses_reference(keras_model):
-        # The recording's typical beat, from (at most REFERENCE_BEATS evenly spaced) beats of the
-        # whole recording, so that chunking does not change it.
-        pick = peaks[np.linspace(0, len(peaks) - 1, min(len(peaks), REFERENCE_BEATS)).round().astype(np.int64)]
+    settings = reference_settings(keras_model) if model_name == "efficient_cnn" else {}
+    if settings:
+        # The recording's typical beat, from the whole recording (at most REFERENCE_BEATS evenly
+        # spaced beats of those reference_beats picks), so that chunking does not change it.
+        chosen = peaks[reference_beats(rr[:, RR_FEATURES.index("pre_rr_s")], settings["reference_rr_quantile"])]
+        pick = chosen[np.linspace(0, len(chosen) - 1, min(len(chosen), REFERENCE_BEATS)).round().astype(np.int64)]
         windows, kept = extract_windows(filtered, np.unique(pick), FS, beat_cfg.window_s)
         if not kept.any():
             raise ValueError("no beat lies a full window away from both ends of the signal")

@@ -86,6 +86,8 @@ def _rr_columns(names: Sequence[str], n_rr: int) -> list[int]:
 
 #: Beats (evenly spaced over the recording) whose median makes a record's reference image.
 REFERENCE_BEATS: int = 4096
+#: With a pre-RR quantile, a recording with fewer qualifying beats than this uses all its beats.
+MIN_REFERENCE_BEATS: int = 20
 
 
 def reference_image(images: np.ndarray, max_beats: int = REFERENCE_BEATS) -> np.ndarray:
@@ -103,33 +105,123 @@ def reference_image(images: np.ndarray, max_beats: int = REFERENCE_BEATS) -> np.
     return np.round(np.median(images, axis=0)).astype(np.uint8)
 
 
-def record_reference(images: np.ndarray, groups: np.ndarray | None = None, max_beats: int = REFERENCE_BEATS) -> np.ndarray:
+def _check_quantile(rr_quantile: float | None) -> float | None:
+    if rr_quantile is None:
+        return None
+    q = float(rr_quantile)
+    if not 0.0 <= q < 1.0:
+        raise ValueError(f"reference_rr_quantile must be in [0, 1) or None, got {rr_quantile!r}")
+    return q
+
+
+def reference_beats(pre_rr_s: np.ndarray, rr_quantile: float | None = None) -> np.ndarray:
+    """Indices of one recording's beats that make its reference image.
+
+    Parameters
+    ----------
+    pre_rr_s
+        ``(n,)`` RR interval before each beat, in seconds (any unit works: only the order matters).
+    rr_quantile
+        None: all beats. Otherwise the beats whose pre-RR is at or above this quantile of the
+        recording's pre-RR (e.g. 0.8: its longest fifth). A beat after a long interval is almost
+        always a normal one (after a compensatory pause, or outside a run of early beats), which
+        makes a better "typical beat" in recordings where early beats are common (record 232 is
+        mostly atrial premature beats). Fewer than :data:`MIN_REFERENCE_BEATS` such beats: all.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted int64 indices into ``pre_rr_s``.
+    """
+    pre = np.asarray(pre_rr_s, dtype=np.float64)
+    if pre.ndim != 1 or len(pre) == 0:
+        raise ValueError(f"pre_rr_s must be a non-empty 1-D array of RR intervals, got shape {pre.shape}")
+    q = _check_quantile(rr_quantile)
+    everything = np.arange(len(pre), dtype=np.int64)
+    if q is None:
+        return everything
+    if not np.isfinite(pre).all():
+        raise ValueError("pre_rr_s holds NaN or infinite values")
+    keep = np.flatnonzero(pre >= np.quantile(pre, q))
+    return keep if len(keep) >= MIN_REFERENCE_BEATS else everything
+
+
+def record_reference(
+    images: np.ndarray,
+    groups: np.ndarray | None = None,
+    max_beats: int = REFERENCE_BEATS,
+    *,
+    pre_rr_s: np.ndarray | None = None,
+    rr_quantile: float | None = None,
+) -> np.ndarray:
     """Per-beat reference images ``(n, h, w)`` uint8: :func:`reference_image` of each beat's group.
 
     ``groups`` (e.g. ``Dataset.records``) says which recording each beat comes from; None treats
     all beats as one recording. This is the ``"ref"`` input of ``efficient_cnn(reference=True)``.
+    With ``rr_quantile`` only each recording's long-RR beats enter its median
+    (:func:`reference_beats`; ``pre_rr_s`` is then the ``(n,)`` pre-RR interval of each beat, s).
     """
     images = np.asarray(images)
     if images.ndim != 3:
         raise ValueError(f"images must be (n, height, width), got shape {images.shape}")
+    if _check_quantile(rr_quantile) is not None:
+        if pre_rr_s is None:
+            raise ValueError("rr_quantile needs pre_rr_s, the pre-RR interval of each beat")
+        pre_rr_s = np.asarray(pre_rr_s)
+        if pre_rr_s.shape != (len(images),):
+            raise ValueError(f"pre_rr_s must be (n,) with n = {len(images)} beats, got shape {pre_rr_s.shape}")
     out = np.empty_like(images)
-    if groups is None:
-        if len(images):
-            out[:] = reference_image(images, max_beats)
+    if len(images) == 0:
         return out
+    if groups is None:
+        groups = np.zeros(len(images), dtype=np.int64)
     groups = np.asarray(groups)
     if groups.shape != (len(images),):
         raise ValueError(f"groups must be (n,) with n = {len(images)} beats, got shape {groups.shape}")
     for g in np.unique(groups):
-        sel = groups == g
-        out[sel] = reference_image(images[sel], max_beats)
+        sel = np.flatnonzero(groups == g)
+        if rr_quantile is not None:
+            sel_ref = sel[reference_beats(pre_rr_s[sel], rr_quantile)]
+        else:
+            sel_ref = sel
+        out[sel] = reference_image(images[sel_ref], max_beats)
     return out
+
+
+@keras.saving.register_keras_serializable(package="ecglib")
+class ReferenceRescaling(layers.Rescaling):
+    """Rescaling of the ``"ref"`` input that also records how the reference is built.
+
+    ``rr_quantile`` (None: all beats) is saved with the model, so that whoever feeds the model
+    later (:func:`predict_proba`, :func:`ecglib.inference.predict_arrhythmia`) builds the same
+    reference as training did (:func:`reference_settings`).
+    """
+
+    def __init__(self, scale: float = 1.0 / 255, offset: float = 0.0, rr_quantile: float | None = None, **kwargs):
+        super().__init__(scale, offset, **kwargs)
+        self.rr_quantile = _check_quantile(rr_quantile)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rr_quantile": self.rr_quantile}
 
 
 def uses_reference(model) -> bool:
     """Whether a model takes the per-record ``"ref"`` image input (``efficient_cnn(reference=True)``)."""
     names = model.input.keys() if isinstance(model.input, dict) else [getattr(t, "name", "") for t in model.inputs]
     return any(str(n).split(":")[0] == "ref" for n in names)
+
+
+def reference_settings(model) -> dict:
+    """Keyword arguments for :func:`model_inputs` that give ``model`` the reference it was trained with.
+
+    ``{}`` for a model without a ``"ref"`` input; else ``{"reference": True,
+    "reference_rr_quantile": q}`` with ``q`` from the model's :class:`ReferenceRescaling` layer
+    (None — all beats — for models saved before that layer existed).
+    """
+    if not uses_reference(model):
+        return {}
+    q = next((layer.rr_quantile for layer in model.layers if isinstance(layer, ReferenceRescaling)), None)
+    return {"reference": True, "reference_rr_quantile": q}
 
 
 def seed_cnn(
@@ -179,6 +271,7 @@ def efficient_cnn(
     label_smoothing: float = 0.0,
     image_dropout: float = 0.0,
     rr_features: Sequence[str] | None = None,
+    reference_rr_quantile: float | None = None,
 ) -> keras.Model:
     """Our model: native-resolution spectrogram + RR features, compiled.
 
@@ -203,6 +296,10 @@ def efficient_cnn(
         Add a ``"ref"`` input (uint8, same shape as ``"image"``): the recording's median spectrogram
         (:func:`record_reference`). The conv stack then sees two channels, the beat and
         ``beat - ref``: how this beat differs from the same patient's typical (normal) beat.
+    reference_rr_quantile
+        With ``reference``: build the reference from each recording's beats whose pre-RR is at
+        or above this quantile of its pre-RR (:func:`reference_beats`); None uses all beats.
+        Saved with the model (:func:`reference_settings`), which is all the model does with it.
     label_smoothing
         Label smoothing of the cross-entropy loss.
     image_dropout
@@ -224,6 +321,8 @@ def efficient_cnn(
         raise ValueError(f"image_shape must be (height, width) or (height, width, 1), got {image_shape!r}")
     if n_rr < 1 or n_classes < 2 or not filters:
         raise ValueError(f"need n_rr >= 1, n_classes >= 2 and at least one conv block, got {n_rr}, {n_classes}, {filters}")
+    if reference_rr_quantile is not None and not reference:
+        raise ValueError("reference_rr_quantile needs reference=True")
     height, width = image_shape[:2]
     image = keras.Input(shape=image_shape, name="image")
     rr = keras.Input(shape=(n_rr,), name="rr")
@@ -235,7 +334,7 @@ def efficient_cnn(
         ref = keras.Input(shape=image_shape, name="ref")
         inputs["ref"] = ref
         r0 = layers.Reshape((height, width, 1), name="ref_channel")(ref)
-        r0 = layers.Rescaling(1.0 / 255, name="ref_rescale")(r0)
+        r0 = ReferenceRescaling(1.0 / 255, rr_quantile=reference_rr_quantile, name="ref_rescale")(r0)
         diff = layers.Subtract(name="beat_minus_ref")([x, r0])
         x = layers.Concatenate(name="channels")([x, diff])
     for i, f in enumerate(filters, start=1):
@@ -429,7 +528,16 @@ class BeatSequence(keras.utils.PyDataset):
 
 
 def model_inputs(
-    model_name: str, data=None, *, images=None, rr=None, labels=None, ref=None, reference: bool = False, **kwargs
+    model_name: str,
+    data=None,
+    *,
+    images=None,
+    rr=None,
+    labels=None,
+    ref=None,
+    reference: bool = False,
+    reference_rr_quantile: float | None = None,
+    **kwargs,
 ) -> BeatSequence:
     """What ``model.fit``/``predict`` want for ``model_name``, as a lazily batched :class:`BeatSequence`.
 
@@ -446,6 +554,10 @@ def model_inputs(
         Per-beat reference images for ``efficient_cnn(reference=True)``; with ``reference`` and no
         ``ref`` they are computed here: :func:`record_reference` per record of ``data`` (or over
         all ``images`` when they are plain arrays, i.e. one recording).
+    reference_rr_quantile
+        How that reference is built (:func:`reference_beats`): None, all beats; a quantile, the
+        beats with the longest pre-RR (column ``"pre_rr_s"`` of the RR features). Use
+        :func:`reference_settings` to get what a trained model expects.
     **kwargs
         ``batch_size``, ``shuffle``, ``seed``, ``class_weight``, ... (see :class:`BeatSequence`).
     """
@@ -459,7 +571,14 @@ def model_inputs(
     if labels is False:
         labels = None
     if reference and ref is None:
-        ref = record_reference(images, data.records if data is not None else None)
+        pre_rr = None
+        if reference_rr_quantile is not None:
+            if rr is None:
+                raise ValueError("reference_rr_quantile needs the RR features (rr=) for each beat's pre-RR")
+            pre_rr = np.asarray(rr)[:, _rr_columns(["pre_rr_s"], np.asarray(rr).shape[1])[0]]
+        ref = record_reference(
+            images, data.records if data is not None else None, pre_rr_s=pre_rr, rr_quantile=reference_rr_quantile
+        )
     return BeatSequence(model_name, images, rr, labels, ref=ref, **kwargs)
 
 
@@ -467,9 +586,11 @@ def predict_proba(model: keras.Model, model_name: str, data=None, *, batch_size:
     """Class probabilities ``(n, n_classes)`` of a Dataset (or ``images=``/``rr=`` arrays), batch by batch.
 
     A model with a ``"ref"`` input gets per-record reference images (``ref=`` if given, else
-    computed by :func:`record_reference`; plain arrays count as one recording).
+    computed by :func:`record_reference` as the model was trained, :func:`reference_settings`;
+    plain arrays count as one recording).
     """
-    if model_name == "efficient_cnn" and uses_reference(model):
-        arrays.setdefault("reference", True)
+    if model_name == "efficient_cnn":
+        for key, value in reference_settings(model).items():
+            arrays.setdefault(key, value)
     seq = model_inputs(model_name, data, labels=False, batch_size=batch_size, **arrays)
     return np.asarray(model.predict(seq, verbose=0), dtype=np.float32)

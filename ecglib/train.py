@@ -170,7 +170,7 @@ def stratified_subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarra
     return np.sort(np.concatenate(out))
 
 
-def _make_val_callback(model_name: str, val, batch_size: int, verbose: bool, reference: bool = False):
+def _make_val_callback(model_name: str, val, batch_size: int, verbose: bool, reference: dict | None = None):
     import keras
 
     from ecglib.models import model_inputs
@@ -181,7 +181,9 @@ def _make_val_callback(model_name: str, val, batch_size: int, verbose: bool, ref
 
         def __init__(self):
             super().__init__()
-            self.seq = model_inputs(model_name, val, labels=False, batch_size=max(batch_size, 256), reference=reference)
+            self.seq = model_inputs(
+                model_name, val, labels=False, batch_size=max(batch_size, 256), **(reference or {})
+            )
             self.y = np.asarray(val.labels).astype(np.int64)
             self.t0 = time.perf_counter()
 
@@ -280,7 +282,7 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
     """
     import keras
 
-    from ecglib.models import build_model, model_inputs
+    from ecglib.models import build_model, model_inputs, reference_settings
 
     if model_name not in ("seed_cnn", "efficient_cnn"):
         raise ValueError(f"unknown model name {model_name!r}; expected 'seed_cnn' or 'efficient_cnn'")
@@ -305,7 +307,8 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
             learning_rate=config.learning_rate,
             **config.model_kwargs,
         )
-    reference = bool(config.model_kwargs.get("reference", False)) and model_name == "efficient_cnn"
+    # The "ref" input (if any) is built as the model says, for training and validation alike.
+    reference = reference_settings(model) if model_name == "efficient_cnn" else {}
     fraction = None
     if config.majority_fraction < 1:
         fraction = {0: config.majority_fraction}
@@ -319,7 +322,7 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
         seed=config.seed,
         class_weight=weights,
         class_fraction=fraction,
-        reference=reference,
+        **reference,
     )
     val_cb = _make_val_callback(model_name, val, config.batch_size, config.verbose, reference)
     mode = "min" if config.monitor == "val_loss" else "max"

@@ -136,10 +136,15 @@ assert n_seed > 3_000_000 and n_dense / n_seed > 0.9
 #
 # A reference beat
 # : What counts as an abnormal shape differs from patient to patient: a bundle branch block makes
-#   every beat wide. Next to each beat's spectrogram the network gets its recording's median
-#   spectrogram (`ecglib.models.record_reference`, computed from the recording alone, without
-#   labels), and the convolutions see two channels: the beat, and the beat minus that patient's
-#   typical beat.
+#   every beat wide. Next to each beat's spectrogram the network gets its recording's typical
+#   beat, and the convolutions see two channels: the beat, and the beat minus that typical beat.
+#   The typical beat is a median spectrogram computed from the recording alone, without labels
+#   (`ecglib.models.record_reference`), over the beats that follow the longest fifth of its RR
+#   intervals (`reference_rr_quantile=0.8`). A beat after a long pause is almost always a normal
+#   one: the beat after a compensatory pause, or a beat outside a run of early beats. A median
+#   over all beats would do in most recordings, but not in the few where early beats are the
+#   majority: in record 232 most beats are atrial premature beats, so its all-beats median *is*
+#   one, and the network would see them as "typical".
 #
 # Built with the settings of `EFFICIENT` (the same call `ecglib.train.train_model` makes):
 

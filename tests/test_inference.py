@@ -104,9 +104,10 @@ def test_bad_signals_and_models(trained_model, tmp_path):
         predict_arrhythmia(np.ones(3600), fs=360, model=(model, {}))
 
 
-@pytest.fixture(scope="module")
-def reference_model():
-    """An efficient_cnn with the per-recording reference input, trained briefly on records 100, 208."""
+@pytest.fixture(scope="module", params=[None, 0.8], ids=["all-beats", "long-rr"])
+def reference_model(request):
+    """An efficient_cnn with the per-recording reference input (from all beats, or from the beats
+    with the longest fifth of pre-RR intervals), trained briefly on records 100, 208."""
     import dataclasses
 
     from ecglib.beats import BeatConfig
@@ -116,19 +117,28 @@ def reference_model():
 
     spec = SpectrogramConfig(size=None, hop_length=16)
     ds = build_dataset(["100", "208", "213"], spec_config=spec, progress=False)
-    cfg = TrainConfig(epochs=2, batch_size=128, verbose=False, model_kwargs={"reference": True})
+    kwargs = {"reference": True, "reference_rr_quantile": request.param}
+    cfg = TrainConfig(epochs=2, batch_size=128, verbose=False, model_kwargs=kwargs)
     result = train_model("efficient_cnn", ds.subset(["100", "208"]), ds.subset(["213"]), cfg)
     meta = {"model_name": "efficient_cnn", "beat_config": dataclasses.asdict(BeatConfig()),
             "spectrogram_config": dataclasses.asdict(spec)}  # fmt: skip
     return result.model, meta
 
 
-def test_reference_model_uses_the_whole_recordings_median(reference_model):
-    """The reference is the recording's median spectrogram, whatever the chunking."""
-    from ecglib.models import uses_reference
+def test_reference_model_uses_the_whole_recordings_median(reference_model, monkeypatch):
+    """The reference is the median spectrogram of the whole recording's beats (all of them, or the
+    long-RR fifth, as the model was trained), whatever the chunking."""
+    import ecglib.models
+    from ecglib.models import reference_settings
 
-    assert uses_reference(reference_model[0])
+    quantile = reference_settings(reference_model[0])["reference_rr_quantile"]
     sig = load_record("208").signal[: 360 * 120]
+    sizes = []
+    real = ecglib.models.reference_image
+    monkeypatch.setattr(ecglib.models, "reference_image", lambda images, *a: sizes.append(len(images)) or real(images, *a))
     a = predict_arrhythmia(sig, fs=360, model=reference_model)
     b = predict_arrhythmia(sig, fs=360, model=reference_model, chunk_beats=17)
     assert np.array_equal(a.classes, b.classes) and np.allclose(a.proba, b.proba, atol=1e-5)
+    assert len(sizes) == 2 and sizes[0] == sizes[1]
+    share = sizes[0] / len(a.time_s)  # beats in the reference / beats classified
+    assert (0.15 < share < 0.3) if quantile == 0.8 else share > 0.97

@@ -186,6 +186,71 @@ def test_record_reference_is_each_records_median(native):
         record_reference(native.images, native.records[:-1])
 
 
+def test_reference_beats_picks_the_long_rr_beats():
+    from ecglib.models import MIN_REFERENCE_BEATS, reference_beats
+
+    pre = np.r_[np.full(80, 0.5), np.linspace(0.8, 1.0, 20)]  # 80 early beats, then 20 long ones
+    np.testing.assert_array_equal(reference_beats(pre), np.arange(100))
+    np.testing.assert_array_equal(reference_beats(pre, 0.8), np.arange(80, 100))
+    np.testing.assert_array_equal(reference_beats(pre, 0.0), np.arange(100))
+    # Too few long-RR beats for a stable median: fall back to all beats.
+    short = pre[: 80 + MIN_REFERENCE_BEATS - 1]
+    assert len(reference_beats(short, 0.9)) == len(short)
+    for bad in (1.0, -0.1, 80):
+        with pytest.raises(ValueError, match="reference_rr_quantile"):
+            reference_beats(pre, bad)
+    with pytest.raises(ValueError, match="NaN"):
+        reference_beats(np.r_[pre, np.nan], 0.8)
+    with pytest.raises(ValueError, match="pre_rr_s"):
+        reference_beats(np.zeros((0,)), 0.8)
+
+
+def test_record_reference_from_long_rr_beats(native):
+    from ecglib.beats import RR_FEATURES
+    from ecglib.models import MIN_REFERENCE_BEATS, record_reference, reference_image
+
+    pre = native.rr[:, RR_FEATURES.index("pre_rr_s")]
+    # 0.6, not 0.8: this small sample has about 80 beats per record (0.8 would leave < 20).
+    ref = record_reference(native.images, native.records, pre_rr_s=pre, rr_quantile=0.6)
+    for rec in np.unique(native.records):
+        sel = native.records == rec
+        long_rr = sel & (pre >= np.quantile(pre[sel], 0.6))
+        assert long_rr.sum() >= MIN_REFERENCE_BEATS
+        assert np.all(ref[sel] == reference_image(native.images[long_rr]))
+    # The long-RR median is not the all-beats median (these records hold many early V beats).
+    assert not np.array_equal(ref, record_reference(native.images, native.records))
+    with pytest.raises(ValueError, match="pre_rr_s"):
+        record_reference(native.images, native.records, rr_quantile=0.8)
+    with pytest.raises(ValueError, match="pre_rr_s"):
+        record_reference(native.images, native.records, pre_rr_s=pre[:-1], rr_quantile=0.8)
+
+
+def test_reference_rr_quantile_travels_with_the_model(native, tmp_path):
+    from ecglib.beats import RR_FEATURES
+    from ecglib.models import record_reference, reference_settings
+
+    m = efficient_cnn(native.images.shape[1:], reference=True, reference_rr_quantile=0.6)
+    assert reference_settings(m) == {"reference": True, "reference_rr_quantile": 0.6}
+    assert reference_settings(efficient_cnn(native.images.shape[1:], reference=True))["reference_rr_quantile"] is None
+    assert reference_settings(efficient_cnn(native.images.shape[1:])) == {}
+    with pytest.raises(ValueError, match="reference=True"):
+        efficient_cnn(native.images.shape[1:], reference_rr_quantile=0.6)
+    pre = native.rr[:, RR_FEATURES.index("pre_rr_s")]
+    ref = record_reference(native.images, native.records, pre_rr_s=pre, rr_quantile=0.6)
+    x, _ = model_inputs("efficient_cnn", native, batch_size=len(native), **reference_settings(m))[0]
+    np.testing.assert_array_equal(x["ref"], ref)
+    assert not np.array_equal(ref, record_reference(native.images, native.records))
+    explicit = predict_proba(m, "efficient_cnn", images=native.images, rr=native.rr, ref=ref)
+    proba = predict_proba(m, "efficient_cnn", native)  # builds the long-RR reference itself
+    np.testing.assert_allclose(proba, explicit, atol=1e-6)
+    save_model(m, tmp_path / "longrr.keras", {"model_name": "efficient_cnn"})
+    loaded, _ = load_model(tmp_path / "longrr.keras")
+    assert reference_settings(loaded)["reference_rr_quantile"] == 0.6
+    np.testing.assert_allclose(predict_proba(loaded, "efficient_cnn", native), proba, atol=1e-6)
+    with pytest.raises(ValueError, match="rr="):
+        model_inputs("efficient_cnn", images=native.images, reference=True, reference_rr_quantile=0.6)
+
+
 def test_efficient_cnn_with_reference_input(native, tmp_path):
     from ecglib.models import record_reference, uses_reference
 
@@ -209,9 +274,13 @@ def test_efficient_cnn_with_reference_input(native, tmp_path):
 def test_train_with_reference_and_weight_average(native):
     from ecglib.models import uses_reference
 
-    cfg = TrainConfig(epochs=2, batch_size=32, verbose=False, ema=0.9, model_kwargs={"reference": True})
+    from ecglib.models import reference_settings
+
+    kwargs = {"reference": True, "reference_rr_quantile": 0.8}
+    cfg = TrainConfig(epochs=2, batch_size=32, verbose=False, ema=0.9, model_kwargs=kwargs)
     res = train_model("efficient_cnn", native, native, cfg)
     assert uses_reference(res.model) and res.epochs_run == 2
+    assert reference_settings(res.model) == kwargs
     assert len(res.history["val_macro_f1"]) == 2
     with pytest.raises(ValueError, match="ema"):
         TrainConfig(ema=1.0)
