@@ -294,7 +294,7 @@ def efficient_cnn(
         BatchNorm after each conv and on the log-RR features.
     reference
         Add a ``"ref"`` input (uint8, same shape as ``"image"``): the recording's median spectrogram
-        (:func:`record_reference`). The conv stack then sees two channels, the beat and
+        (:func:`record_reference`; of all its beats, or see ``reference_rr_quantile``). The conv stack then sees two channels, the beat and
         ``beat - ref``: how this beat differs from the same patient's typical (normal) beat.
     reference_rr_quantile
         With ``reference``: build the reference from each recording's beats whose pre-RR is at
