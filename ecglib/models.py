@@ -170,21 +170,14 @@ def record_reference(
         pre_rr_s = np.asarray(pre_rr_s)
         if pre_rr_s.shape != (len(images),):
             raise ValueError(f"pre_rr_s must be (n,) with n = {len(images)} beats, got shape {pre_rr_s.shape}")
-    out = np.empty_like(images)
-    if len(images) == 0:
-        return out
-    if groups is None:
-        groups = np.zeros(len(images), dtype=np.int64)
-    groups = np.asarray(groups)
+    groups = np.zeros(len(images), dtype=np.int64) if groups is None else np.asarray(groups)
     if groups.shape != (len(images),):
         raise ValueError(f"groups must be (n,) with n = {len(images)} beats, got shape {groups.shape}")
-    for g in np.unique(groups):
-        sel = np.flatnonzero(groups == g)
-        if rr_quantile is not None:
-            sel_ref = sel[reference_beats(pre_rr_s[sel], rr_quantile)]
-        else:
-            sel_ref = sel
-        out[sel] = reference_image(images[sel_ref], max_beats)
+    out = np.empty_like(images)
+    for g in np.unique(groups):  # no beats: no groups, an empty result
+        rows = np.flatnonzero(groups == g)
+        used = rows if rr_quantile is None else rows[reference_beats(pre_rr_s[rows], rr_quantile)]
+        out[rows] = reference_image(images[used], max_beats)
     return out
 
 
@@ -294,8 +287,9 @@ def efficient_cnn(
         BatchNorm after each conv and on the log-RR features.
     reference
         Add a ``"ref"`` input (uint8, same shape as ``"image"``): the recording's median spectrogram
-        (:func:`record_reference`; of all its beats, or see ``reference_rr_quantile``). The conv stack then sees two channels, the beat and
-        ``beat - ref``: how this beat differs from the same patient's typical (normal) beat.
+        (:func:`record_reference`; of all its beats, or see ``reference_rr_quantile``). The conv
+        stack then sees two channels, the beat and ``beat - ref``: how this beat differs from the
+        same patient's typical (normal) beat.
     reference_rr_quantile
         With ``reference``: build the reference from each recording's beats whose pre-RR is at
         or above this quantile of its pre-RR (:func:`reference_beats`); None uses all beats.

@@ -170,7 +170,7 @@ def stratified_subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarra
     return np.sort(np.concatenate(out))
 
 
-def _make_val_callback(model_name: str, val, batch_size: int, verbose: bool, reference: dict | None = None):
+def _make_val_callback(model_name: str, val, batch_size: int, verbose: bool, reference_kwargs: dict | None = None):
     import keras
 
     from ecglib.models import model_inputs
@@ -182,7 +182,7 @@ def _make_val_callback(model_name: str, val, batch_size: int, verbose: bool, ref
         def __init__(self):
             super().__init__()
             self.seq = model_inputs(
-                model_name, val, labels=False, batch_size=max(batch_size, 256), **(reference or {})
+                model_name, val, labels=False, batch_size=max(batch_size, 256), **(reference_kwargs or {})
             )
             self.y = np.asarray(val.labels).astype(np.int64)
             self.t0 = time.perf_counter()
@@ -308,7 +308,7 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
             **config.model_kwargs,
         )
     # The "ref" input (if any) is built as the model says, for training and validation alike.
-    reference = reference_settings(model) if model_name == "efficient_cnn" else {}
+    reference_kwargs = reference_settings(model) if model_name == "efficient_cnn" else {}
     fraction = None
     if config.majority_fraction < 1:
         fraction = {0: config.majority_fraction}
@@ -322,9 +322,9 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
         seed=config.seed,
         class_weight=weights,
         class_fraction=fraction,
-        **reference,
+        **reference_kwargs,
     )
-    val_cb = _make_val_callback(model_name, val, config.batch_size, config.verbose, reference)
+    val_cb = _make_val_callback(model_name, val, config.batch_size, config.verbose, reference_kwargs)
     mode = "min" if config.monitor == "val_loss" else "max"
     stop = keras.callbacks.EarlyStopping(
         monitor=config.monitor, mode=mode, patience=config.patience, restore_best_weights=True
