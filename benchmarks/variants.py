@@ -11,7 +11,9 @@ Variants (``--variants``, comma-separated, default all):
 * ``smooth01``  — label smoothing 0.1;
 * ``noref``     — without the reference input;
 * ``allref``    — the reference from all of a recording's beats, not only its long-RR fifth;
-* ``balanced``  — full inverse-frequency class weights instead of their square root.
+* ``balanced``  — full inverse-frequency class weights instead of their square root;
+* ``irreg``     — a fourth RR feature, the RR irregularity around each beat (``rr_irregularity``:
+  large in atrial fibrillation and flutter, where a short interval is no sign of an early beat).
 
 Writes ``results/variants.json`` and ``results/variants.md`` and prints the table.
 
@@ -40,6 +42,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "noref": ("no reference input", {"model_kwargs": {"reference": False, "reference_rr_quantile": None}}),
     "allref": ("reference from all beats", {"model_kwargs": {"reference_rr_quantile": None}}),
     "balanced": ("class_weighting='balanced'", {"class_weighting": "balanced"}),
+    "irreg": ("+ RR irregularity feature", {"model_kwargs": {"rr_features": [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]}}),
 }
 PROTOCOLS = {"a": ("seed", "(a) patient 70/15/15"), "b": ("ds1ds2", "(b) DS1 → DS2")}
 

@@ -23,6 +23,7 @@ RR_FEATURES: tuple[str, ...] = (
     "pre_rr_norm",
     "post_rr_norm",
     "local_rr_norm",
+    "rr_irregularity",
 )
 
 
@@ -41,7 +42,8 @@ class BeatConfig:
         A detected peak takes the label of the nearest reference beat within this many seconds
         (150 ms, the ANSI/AAMI EC57 matching window); unmatched detections are dropped.
     local_rr_beats
-        Number of preceding RR intervals averaged into the local RR feature.
+        Number of preceding RR intervals averaged into the local RR feature; also the half-width,
+        in beats, of the window of the RR-irregularity feature (:func:`rr_features`).
     bandpass
         Filter applied to the record before cutting windows.
     """
@@ -84,7 +86,7 @@ class RecordBeats:
     labels
         ``(n,)`` int8 class indices into :data:`ecglib.data.CLASSES` (0 = N, 1 = S, 2 = V).
     rr
-        ``(n, 6)`` float32 RR features, columns :data:`RR_FEATURES`.
+        ``(n, 7)`` float32 RR features, columns :data:`RR_FEATURES`.
     peaks
         ``(n,)`` R-peak positions in samples.
     counts
@@ -209,15 +211,21 @@ def rr_features(peaks: np.ndarray, fs: float, local_beats: int = 10) -> np.ndarr
     fs
         Sampling rate in Hz.
     local_beats
-        Number of preceding RR intervals averaged into ``local_rr_s``.
+        Number of preceding RR intervals averaged into ``local_rr_s``, and the half-width (in
+        beats) of the window of ``rr_irregularity``.
 
     Returns
     -------
     numpy.ndarray
-        ``(n, 6)`` float32, columns :data:`RR_FEATURES`: pre-RR, post-RR and local mean RR in
+        ``(n, 7)`` float32, columns :data:`RR_FEATURES`: pre-RR, post-RR and local mean RR in
         seconds, then the same divided by the record's mean RR (so a premature beat reads < 1
-        whatever the patient's heart rate). The first beat's pre-RR and the last beat's post-RR,
-        which do not exist, are set to the record's mean RR.
+        whatever the patient's heart rate), then the RR irregularity around the beat: the median,
+        over the ``2 * local_beats + 1`` beats centred on it (fewer at the ends), of
+        ``|log(pre-RR / previous pre-RR)|`` (dimensionless). It is near 0 in a regular rhythm, even
+        around an isolated premature beat (which changes only two of those ratios), and large in
+        atrial fibrillation, where a short interval is no sign of a premature beat. The first
+        beat's pre-RR and the last beat's post-RR, which do not exist, are set to the record's
+        mean RR.
     """
     peaks = np.asarray(peaks, dtype=np.float64)
     if peaks.ndim != 1 or len(peaks) < 2:
@@ -233,8 +241,36 @@ def rr_features(peaks: np.ndarray, fs: float, local_beats: int = 10) -> np.ndarr
     i = np.arange(len(pre))
     lo = np.maximum(0, i + 1 - local_beats)
     local = (csum[i + 1] - csum[lo]) / (i + 1 - lo)
-    feats = np.stack([pre, post, local, pre / mean_rr, post / mean_rr, local / mean_rr], axis=1)
+    feats = np.stack([pre, post, local, pre / mean_rr, post / mean_rr, local / mean_rr,
+                      rr_irregularity(pre, local_beats)], axis=1)  # fmt: skip
     return feats.astype(np.float32)
+
+
+def rr_irregularity(pre_rr: np.ndarray, half_width: int = 10) -> np.ndarray:
+    """Median ``|log(pre_rr[j] / pre_rr[j - 1])|`` over ``j`` in a centred window, for every beat.
+
+    Parameters
+    ----------
+    pre_rr
+        ``(n,)`` positive RR interval before each beat (any unit: only ratios matter).
+    half_width
+        Beats on each side of the window (``2 * half_width + 1`` beats, fewer at the ends).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64, dimensionless; the first beat's change counts as 0.
+    """
+    pre = np.asarray(pre_rr, dtype=np.float64)
+    if pre.ndim != 1 or len(pre) == 0 or not (np.isfinite(pre).all() and (pre > 0).all()):
+        raise ValueError(f"pre_rr must be a non-empty 1-D array of positive finite intervals, got shape {pre.shape}")
+    if half_width < 0:
+        raise ValueError(f"half_width must be >= 0 beats, got {half_width}")
+    log_pre = np.log(pre)
+    change = np.abs(np.diff(log_pre, prepend=log_pre[0]))
+    padded = np.pad(change, half_width, constant_values=np.nan)  # NaN outside: truncated windows at the ends
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_width + 1)
+    return np.nanmedian(windows, axis=1)
 
 
 def record_beats(record: Record, config: BeatConfig = BeatConfig()) -> RecordBeats:

@@ -467,7 +467,7 @@ def model_batch(model, model_name: str, data, index=None):
     index = np.arange(len(data)) if index is None else np.asarray(index)
     if model_name == "seed_cnn":  # 128 × 128 × 3 floats per beat: colour only the beats asked for
         return models.model_inputs(model_name, data.take(index), labels=False, batch_size=max(len(index), 1)).inputs(0)
-    extra = models.reference_settings(model)
+    extra = {**models.reference_settings(model), "rr": models.rr_for_model(model, data.rr)}
     full = models.model_inputs(model_name, data, labels=False, batch_size=len(data), **extra).inputs(0)
     return {key: np.asarray(value)[index] for key, value in full.items()}
 

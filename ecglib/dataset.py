@@ -23,7 +23,7 @@ from ecglib.data import CLASSES, FS, RECORDS, load_record
 from ecglib.spectrogram import SpectrogramConfig, spectrogram_images
 
 #: Bump when the cached arrays change meaning, so old caches are not reused.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _FIELDS = ("images", "rr", "labels", "peaks")
 
 
@@ -36,7 +36,7 @@ class Dataset:
     images
         ``(n, height, width)`` uint8 spectrograms (row 0 = lowest frequency).
     rr
-        ``(n, 6)`` float32 RR features (:data:`ecglib.beats.RR_FEATURES`).
+        ``(n, 7)`` float32 RR features (:data:`ecglib.beats.RR_FEATURES`).
     labels
         ``(n,)`` int8 classes, 0 = N, 1 = S, 2 = V (:data:`ecglib.data.CLASSES`).
     records

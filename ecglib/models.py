@@ -4,7 +4,7 @@
   Conv2D → ReLU → BatchNorm → MaxPool blocks, Flatten, Dense 128, Dropout 0.5, softmax. About 3.3 M
   parameters, most of them in the Dense layer after Flatten.
 * :func:`efficient_cnn` — ours: the native-resolution single-channel spectrogram through a small
-  conv stack and global average pooling, plus the six RR features (:data:`ecglib.beats.RR_FEATURES`)
+  conv stack and global average pooling, plus RR features (:data:`ecglib.beats.RR_FEATURES`)
   through a small Dense branch, concatenated before the softmax. Tens of thousands of parameters.
 
 Both are Keras functional models with named layers; the last convolution of each is called
@@ -23,6 +23,8 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 from keras import layers
+
+from ecglib.beats import RR_FEATURES
 
 #: Names accepted by :func:`build_model` and :func:`model_inputs`.
 MODEL_NAMES: tuple[str, ...] = ("seed_cnn", "efficient_cnn")
@@ -72,8 +74,6 @@ class TakeColumns(layers.Layer):
 
 
 def _rr_columns(names: Sequence[str], n_rr: int) -> list[int]:
-    from ecglib.beats import RR_FEATURES
-
     if isinstance(names, str) or not names:
         raise ValueError(f"rr_features must be a non-empty list of names from {RR_FEATURES}, got {names!r}")
     if n_rr != len(RR_FEATURES):
@@ -217,6 +217,22 @@ def reference_settings(model) -> dict:
     return {"reference": True, "reference_rr_quantile": q}
 
 
+def rr_for_model(model, rr: np.ndarray) -> np.ndarray:
+    """The RR columns ``model``'s ``"rr"`` input takes: all of ``rr``, or its leading ones.
+
+    New features are appended to :data:`ecglib.beats.RR_FEATURES`, so a model saved when there
+    were fewer takes the first columns (e.g. 6 before ``"rr_irregularity"`` was added).
+    A model without an ``"rr"`` input gets ``rr`` back unchanged.
+    """
+    rr = np.asarray(rr)
+    width = next((t.shape[-1] for t in model.inputs if str(getattr(t, "name", "")).split(":")[0] == "rr"), None)
+    if width is None or rr.ndim != 2 or rr.shape[1] == width:
+        return rr
+    if rr.shape[1] < width:
+        raise ValueError(f"the model takes {width} RR features but rr has {rr.shape[1]} columns")
+    return rr[:, :width]
+
+
 def seed_cnn(
     input_shape: tuple[int, int, int] = SEED_INPUT_SHAPE, n_classes: int = 3, learning_rate: float = 1e-3
 ) -> keras.Model:
@@ -252,7 +268,7 @@ def seed_cnn(
 
 def efficient_cnn(
     image_shape: tuple[int, ...],
-    n_rr: int = 6,
+    n_rr: int = len(RR_FEATURES),
     n_classes: int = 3,
     filters: tuple[int, ...] = (16, 32, 48),
     rr_units: int = 32,
@@ -275,7 +291,7 @@ def efficient_cnn(
         for ``SpectrogramConfig(size=None)``). The model's ``"image"`` input takes exactly this
         shape; a channel axis is added inside.
     n_rr
-        Number of RR features (input ``"rr"``).
+        Number of RR features (input ``"rr"``), by default all of :data:`ecglib.beats.RR_FEATURES`.
     filters
         Channels of each conv block (3 × 3 conv → BatchNorm → ReLU, then 2 × 2 max-pool between
         blocks); the last conv is named ``"last_conv"``, followed by global average pooling.
@@ -586,5 +602,8 @@ def predict_proba(model: keras.Model, model_name: str, data=None, *, batch_size:
     if model_name == "efficient_cnn":
         for key, value in reference_settings(model).items():
             arrays.setdefault(key, value)
+        rr = arrays.get("rr", data.rr if data is not None else None)
+        if rr is not None:
+            arrays["rr"] = rr_for_model(model, rr)
     seq = model_inputs(model_name, data, labels=False, batch_size=batch_size, **arrays)
     return np.asarray(model.predict(seq, verbose=0), dtype=np.float32)

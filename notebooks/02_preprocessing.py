@@ -214,10 +214,13 @@ plt.show()
 # ## RR-interval features
 #
 # The shape of an S beat is often normal; what betrays it is that it comes early, and that a pause
-# follows. `ecglib.beats.rr_features` describes each beat's timing with six numbers: the intervals
-# to the previous and the next R-peak, the mean of the last ten intervals, and the same three
-# divided by the record's mean interval, so that they read the same whatever the patient's
-# heart rate {cite}`dechazal2004automatic`:
+# follows. `ecglib.beats.rr_features` describes each beat's timing with seven numbers: the
+# intervals to the previous and the next R-peak, the mean of the last ten intervals, the same three
+# divided by the record's mean interval, so that they read the same whatever the patient's heart
+# rate {cite}`dechazal2004automatic`, and how irregular the rhythm is around the beat (the median
+# change, as a log ratio, from one interval to the next over the 21 beats centred on it: near 0 in
+# a regular rhythm, even around an isolated early beat, and large in atrial fibrillation, where a
+# short interval is no sign of an early beat):
 
 # %%
 rr = pd.DataFrame(beats232.rr, columns=RR_FEATURES)

@@ -126,7 +126,7 @@ assert n_seed > 3_000_000 and n_dense / n_seed > 0.9
 #
 # An RR branch
 # : An S beat usually looks like an N beat; what gives it away is that it comes early (chapter 2).
-#   Of the six RR features it uses the three divided by the recording's mean RR: "40 % earlier than
+#   Of the seven RR features it uses the three divided by the recording's mean RR: "40 % earlier than
 #   this patient's usual beat" means the same in every patient, while 0.6 s does not. They go
 #   through a logarithm (ratios become differences), batch normalisation and two small dense
 #   layers, and are concatenated with the pooled image features before the last layers

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ecglib.beats import BeatConfig, extract_windows, label_peaks, record_beats, rr_features
+from ecglib.beats import RR_FEATURES, BeatConfig, extract_windows, label_peaks, record_beats, rr_features, rr_irregularity
 from ecglib.data import load_record
 
 
@@ -21,7 +21,7 @@ def test_windows_shape_zscore_and_labels(rec208):
     assert counts[2] == 992 - sum(1 for p, s in zip(*rec208.beats()) if s == "V" and (p < 360 or p + 360 > 650_000))
     assert counts.sum() == beats.counts["kept"]
     assert beats.counts["dropped_F"] == 373 and beats.counts["dropped_Q"] == 2
-    assert beats.rr.shape == (n, 6) and beats.peaks.shape == (n,)
+    assert beats.rr.shape == (n, len(RR_FEATURES)) and beats.peaks.shape == (n,)
     # Windows are centred on the peak: the middle sample is the filtered signal at the peak.
     assert beats.counts["peaks"] == len(rec208.beats()[0])
 
@@ -63,6 +63,42 @@ def test_rr_features_values():
     assert np.isclose(rr[0, 0], mean_rr) and np.isclose(rr[-1, 1], mean_rr)
     with pytest.raises(ValueError, match="strictly increasing"):
         rr_features(np.array([0, 10, 5]), 360.0)
+
+
+def test_rr_irregularity_separates_isolated_early_beats_from_irregular_rhythm():
+    regular = np.full(41, 0.8)
+    assert np.allclose(rr_irregularity(regular, 5), 0)
+    one_early = regular.copy()
+    one_early[20], one_early[21] = 0.5, 1.1  # premature beat, then its compensatory pause
+    irr = rr_irregularity(one_early, 5)
+    assert np.allclose(irr, 0)  # 3 changed ratios in an 11-beat window: the median ignores them
+    alternating = np.tile([0.6, 1.0], 20)  # every interval differs from the last
+    assert np.allclose(rr_irregularity(alternating, 5)[5:-5], np.log(1.0 / 0.6))
+    # Windows are truncated at the ends: half_width 0 is each beat's own change, the first counts 0.
+    assert np.allclose(rr_irregularity(np.array([1.0, 2.0, 1.0]), 0), [0, np.log(2), np.log(2)])
+    peaks = np.cumsum(np.r_[0, one_early]) * 360
+    assert np.allclose(rr_features(peaks, 360.0, local_beats=5)[:, RR_FEATURES.index("rr_irregularity")], 0)
+    for bad in (np.array([]), np.array([1.0, 0.0]), np.array([1.0, np.nan]), np.ones((2, 2))):
+        with pytest.raises(ValueError, match="pre_rr"):
+            rr_irregularity(bad)
+    with pytest.raises(ValueError, match="half_width"):
+        rr_irregularity(regular, -1)
+
+
+def test_rr_irregularity_is_high_in_atrial_fibrillation(data_dir):
+    """Record 202: atrial fibrillation and normal sinus rhythm by its rhythm annotations."""
+    import wfdb
+
+    beats = record_beats(load_record("202"))
+    ann = wfdb.rdann(str(data_dir / "202"), "atr")
+    rhythm = [(s, a.rstrip("\x00")) for s, a, sym in zip(ann.sample, ann.aux_note, ann.symbol) if sym == "+"]
+    starts = np.array([s for s, _ in rhythm])
+    names = np.array([a for _, a in rhythm])
+    current = names[np.searchsorted(starts, beats.peaks, side="right") - 1]
+    irr = beats.rr[:, RR_FEATURES.index("rr_irregularity")]
+    af, sinus = irr[current == "(AFIB"], irr[current == "(N"]
+    assert len(af) > 500 and len(sinus) > 500
+    assert np.median(af) > 4 * np.median(sinus)
 
 
 def test_premature_s_beats_have_short_rr():
