@@ -48,7 +48,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "noref": ("no reference input", {"model_kwargs": {"reference": False, "reference_rr_quantile": None}}),
     "allref": ("reference from all beats", {"model_kwargs": {"reference_rr_quantile": None}}),
     "balanced": ("class_weighting='balanced'", {"class_weighting": "balanced"}),
-    "irreg": ("+ RR irregularity feature", {"model_kwargs": {"rr_features": [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]}}),
+    "irreg": ("+ RR irregularity feature",
+              {"model_kwargs": {"rr_features": [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]}}),
 }
 PROTOCOLS = {"a": ("seed", "(a) patient 70/15/15"), "b": ("ds1ds2", "(b) DS1 → DS2"), "c": ("kfold", "(c) 5-fold")}
 

@@ -222,7 +222,7 @@ def rr_features(peaks: np.ndarray, fs: float, local_beats: int = 10) -> np.ndarr
         whatever the patient's heart rate), then the RR irregularity around the beat: the median,
         over the ``2 * local_beats + 1`` beats centred on it (fewer at the ends), of
         ``|log(pre-RR / previous pre-RR)|`` (dimensionless). It is near 0 in a regular rhythm, even
-        around an isolated premature beat (which changes only two of those ratios), and large in
+        around an isolated premature beat (which changes only three of those ratios), and large in
         atrial fibrillation, where a short interval is no sign of a premature beat. The first
         beat's pre-RR and the last beat's post-RR, which do not exist, are set to the record's
         mean RR.
