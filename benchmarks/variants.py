@@ -89,12 +89,12 @@ def main(argv=None) -> int:
     for key in keys:
         protocol, label = PROTOCOLS[key]
         splits = protocol_splits(protocol, ds.class_counts(), seed=0, quick=args.quick)
+        fold_parts = [{k: ds.subset(v) for k, v in split.items()} for split in splits]  # once, not per seed
         for name in names:
             runs = []
             for seed in seeds:
-                for fold, split in enumerate(splits):
+                for fold, parts in enumerate(fold_parts):
                     log(f"{label}: {name}, training seed {seed}" + (f", fold {fold}" if len(splits) > 1 else ""))
-                    parts = {k: ds.subset(v) for k, v in split.items()}
                     m, _ = fit_evaluate(EFFICIENT, parts["train"], parts["val"], parts["test"], quick=args.quick,
                                         seed=seed, verbose=False, **overrides_for(name))  # fmt: skip
                     best_val = max(m["history"]["val_macro_f1"])

@@ -198,10 +198,14 @@ class ReferenceRescaling(layers.Rescaling):
         return {**super().get_config(), "rr_quantile": self.rr_quantile}
 
 
+def _model_input(model, name: str):
+    """The model's input tensor called ``name`` (Keras may add a ``":0"`` suffix), or None."""
+    return next((t for t in model.inputs if str(getattr(t, "name", "")).split(":")[0] == name), None)
+
+
 def uses_reference(model) -> bool:
     """Whether a model takes the per-record ``"ref"`` image input (``efficient_cnn(reference=True)``)."""
-    names = model.input.keys() if isinstance(model.input, dict) else [getattr(t, "name", "") for t in model.inputs]
-    return any(str(n).split(":")[0] == "ref" for n in names)
+    return _model_input(model, "ref") is not None
 
 
 def reference_settings(model) -> dict:
@@ -225,7 +229,8 @@ def rr_for_model(model, rr: np.ndarray) -> np.ndarray:
     A model without an ``"rr"`` input gets ``rr`` back unchanged.
     """
     rr = np.asarray(rr)
-    width = next((t.shape[-1] for t in model.inputs if str(getattr(t, "name", "")).split(":")[0] == "rr"), None)
+    rr_input = _model_input(model, "rr")
+    width = None if rr_input is None else rr_input.shape[-1]
     if width is None or rr.ndim != 2 or rr.shape[1] == width:
         return rr
     if rr.shape[1] < width:
