@@ -586,6 +586,17 @@ def per_record_scores(records: np.ndarray, y_true: np.ndarray, proba: np.ndarray
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("record")
 
 
+def _beats_and_predictions(records, peaks, y_true, proba) -> tuple[np.ndarray, ...]:
+    """Arrays of the per-beat breakdowns, checked to be of one length; ``proba`` becomes the predicted class."""
+    records, peaks = np.asarray(records), np.asarray(peaks)
+    y_true, pred = np.asarray(y_true), np.asarray(proba).argmax(axis=1)
+    if not len(records) == len(peaks) == len(y_true) == len(pred):
+        raise ValueError(
+            f"records ({len(records)}), peaks ({len(peaks)}), y_true ({len(y_true)}) and proba ({len(pred)}) differ in length"
+        )
+    return records, peaks, y_true, pred
+
+
 def scores_by_symbol(
     records: np.ndarray,
     peaks: np.ndarray,
@@ -607,12 +618,7 @@ def scores_by_symbol(
     from ecglib.beats import match_annotations
     from ecglib.data import load_record
 
-    records, peaks = np.asarray(records), np.asarray(peaks)
-    y_true, pred = np.asarray(y_true), np.asarray(proba).argmax(axis=1)
-    if not len(records) == len(peaks) == len(y_true) == len(pred):
-        raise ValueError(
-            f"records ({len(records)}), peaks ({len(peaks)}), y_true ({len(y_true)}) and proba ({len(pred)}) differ in length"
-        )
+    records, peaks, y_true, pred = _beats_and_predictions(records, peaks, y_true, proba)
     rows = {}
     for rec in np.unique(records):
         m = np.flatnonzero(records == rec)
@@ -626,6 +632,45 @@ def scores_by_symbol(
             rows[(str(rec), str(s))] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.names = ["record", "symbol"]
+    return table
+
+
+def scores_by_rhythm(
+    records: np.ndarray,
+    peaks: np.ndarray,
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    class_names: Sequence[str] = ("N", "S", "V"),
+    data_dir=None,
+):
+    """Results per record and annotated rhythm (a DataFrame indexed by record and rhythm).
+
+    Each beat (R-peak position ``peaks``, in samples, within its record) gets the rhythm in effect
+    there (:meth:`ecglib.data.Record.rhythms`: ``"N"`` sinus rhythm, ``"AFL"`` atrial flutter,
+    ``"SVTA"``, ...). Columns: the number of beats, how many of them each class holds (``"N"``, ...)
+    and how many the model predicts as each class (``"as N"``, ...), and ``"errors"``. A class
+    is made of beats, but a rhythm is the context those beats come in: the table shows, for
+    example, normal beats of atrial flutter called S.
+    """
+    import pandas as pd
+
+    from ecglib.data import load_record
+
+    records, peaks, y_true, pred = _beats_and_predictions(records, peaks, y_true, proba)
+    n = len(class_names)
+    rows = {}
+    for rec in np.unique(records):
+        m = np.flatnonzero(records == rec)
+        rhythms = load_record(str(rec), data_dir).rhythms(peaks[m])
+        for rhythm in np.unique(rhythms):
+            k = m[rhythms == rhythm]
+            true, called = np.bincount(y_true[k], minlength=n), np.bincount(pred[k], minlength=n)
+            row = {"beats": len(k), **{c: int(true[i]) for i, c in enumerate(class_names)}}
+            row.update({f"as {c}": int(called[i]) for i, c in enumerate(class_names)})
+            row["errors"] = int(np.sum(y_true[k] != pred[k]))
+            rows[(str(rec), str(rhythm) or "?")] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.names = ["record", "rhythm"]
     return table
 
 

@@ -226,6 +226,9 @@ class Record:
         Annotation positions in samples (all annotations, beats and others).
     ann_symbols
         Annotation symbols, same length as ``ann_samples``.
+    ann_aux
+        Auxiliary text of each annotation, same length (``""`` where none). A rhythm change is an
+        annotation ``"+"`` whose text names the new rhythm, e.g. ``"(AFL"``.
     """
 
     name: str
@@ -234,6 +237,7 @@ class Record:
     lead: str
     ann_samples: np.ndarray
     ann_symbols: np.ndarray
+    ann_aux: np.ndarray
 
     @property
     def duration_s(self) -> float:
@@ -244,6 +248,22 @@ class Record:
         """Positions (samples) and symbols of the beat annotations only."""
         mask = np.isin(self.ann_symbols, list(BEAT_SYMBOLS))
         return self.ann_samples[mask], self.ann_symbols[mask]
+
+    def rhythms(self, samples: np.ndarray) -> np.ndarray:
+        """The annotated rhythm in effect at each position ``samples`` (in samples).
+
+        Rhythm names are those of the MIT-BIH annotations without the parenthesis: ``"N"`` (normal
+        sinus rhythm), ``"AFIB"``, ``"AFL"`` (atrial flutter), ``"SVTA"``, ``"VT"``, ``"B"``
+        (ventricular bigeminy), ``"IVR"`` (idioventricular rhythm), ... A rhythm holds from its
+        annotation up to the next one; positions before a record's first rhythm annotation get ``""``.
+        """
+        samples = np.asarray(samples)
+        if samples.ndim != 1 or not np.issubdtype(samples.dtype, np.integer):
+            raise ValueError(f"samples must be a 1-D array of sample positions (integers), got {samples.dtype} {samples.shape}")
+        mask = (self.ann_symbols == "+") & np.char.startswith(self.ann_aux, "(")
+        starts, names = self.ann_samples[mask], np.char.lstrip(self.ann_aux[mask], "(")
+        i = np.searchsorted(starts, samples, side="right") - 1
+        return np.where(i >= 0, names[np.maximum(i, 0)] if len(names) else "", "")
 
 
 def _expected_dat_bytes(header) -> int | None:
@@ -327,6 +347,7 @@ def _read_record(name: str, base: Path, lead: str, resample: bool) -> Record:
         ann = wfdb.rdann(str(base), "atr")
         samples = np.asarray(ann.sample, dtype=np.int64)
         symbols = np.asarray(ann.symbol, dtype="<U1")
+        aux = np.asarray([(a or "").rstrip("\x00").strip() for a in ann.aux_note], dtype=str)
     except Exception as exc:
         raise ValueError(f"record {name}: annotation file {atr} is corrupt or truncated: {exc}") from exc
     if len(samples) == 0 or np.any(np.diff(samples) < 0) or samples[0] < 0 or samples[-1] >= len(signal):
@@ -346,7 +367,7 @@ def _read_record(name: str, base: Path, lead: str, resample: bool) -> Record:
             )
         signal, samples = resample_to(signal, samples, fs, FS)
         fs = float(FS)
-    return Record(name, signal, fs, header.sig_name[channel], samples, symbols)
+    return Record(name, signal, fs, header.sig_name[channel], samples, symbols, aux)
 
 
 def resample_to(

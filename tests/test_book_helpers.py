@@ -499,6 +499,29 @@ def test_scores_by_symbol_on_record_207():
         book.scores_by_symbol(records[:-1], beats.peaks, beats.labels, proba)
 
 
+def test_scores_by_rhythm_on_record_222():
+    from ecglib.beats import record_beats
+    from ecglib.data import load_record
+
+    record = load_record("222")
+    beats = record_beats(record)
+    rhythms = record.rhythms(beats.peaks)
+    proba = np.eye(3)[beats.labels.astype(int)]
+    flutter_n = (rhythms == "AFL") & (beats.labels == 0)
+    proba[flutter_n] = np.eye(3)[1]  # call the N beats of atrial flutter S
+    records = np.full(len(beats.labels), "222")
+    table = book.scores_by_rhythm(records, beats.peaks, beats.labels, proba)
+    # 222: paroxysms of atrial flutter and fibrillation between sinus rhythm (about 740 beats of AFL).
+    assert {"N", "AFL", "AFIB"} <= set(table.loc["222"].index)
+    afl = table.loc[("222", "AFL")]
+    assert 600 <= afl["beats"] <= 800 and afl["as S"] == afl["S"] + afl["N"] and afl["errors"] == afl["N"] > 0
+    assert table.drop(index=("222", "AFL"))["errors"].sum() == 0
+    assert table["beats"].sum() == len(beats.labels) == table[["N", "S", "V"]].to_numpy().sum()
+    assert (table[["as N", "as S", "as V"]].sum(axis=1) == table["beats"]).all()
+    with pytest.raises(ValueError, match="length"):
+        book.scores_by_rhythm(records, beats.peaks[:-1], beats.labels, proba)
+
+
 def test_quiet_tensorflow_keeps_startup_messages_off_stderr():
     import subprocess
 

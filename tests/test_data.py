@@ -141,3 +141,19 @@ def test_download_rejects_bad_checksum_and_leaves_nothing(tmp_path, data_dir):
 def test_parse_sha256sums_rejects_garbage():
     with pytest.raises(ValueError, match="line 1"):
         data.parse_sha256sums("not a checksum line\n")
+
+
+def test_rhythms_follow_the_rhythm_annotations():
+    record = load_record("222")
+    changes = np.flatnonzero(record.ann_symbols == "+")
+    assert record.ann_aux.shape == record.ann_samples.shape and record.ann_aux[changes[0]].startswith("(")
+    flutter = changes[record.ann_aux[changes] == "(AFL"]
+    start = record.ann_samples[flutter[0]]
+    after = record.ann_samples[changes[changes > flutter[0]][0]]  # the next rhythm change
+    assert list(record.rhythms(np.array([start - 1, start, after - 1]))) == [
+        record.ann_aux[changes[changes < flutter[0]][-1]].lstrip("("), "AFL", "AFL"]
+    assert record.rhythms(np.array([0]))[0] == ""  # before the first rhythm annotation
+    beats, _ = load_record("100").beats()
+    assert set(load_record("100").rhythms(beats)) == {"N"}
+    with pytest.raises(ValueError, match="samples"):
+        record.rhythms(np.array([1.5]))
