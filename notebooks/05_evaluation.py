@@ -224,11 +224,11 @@ pred = proba.argmax(axis=1)
 false_s = (test.labels == 0) & (pred == 1)
 atrial_fib = np.isin(rhythm, ["AFIB", "AFL"])
 svta_s = (rhythm == "SVTA") & (test.labels == 1)
-rhythm_counts = {"false_s": false_s.sum(), "false_s_af": (false_s & atrial_fib).sum(),
-                 "n_af": ((test.labels == 0) & atrial_fib).sum(), "svta_s": svta_s.sum(),
-                 "svta_as_n": (svta_s & (pred == 0)).sum()}  # fmt: skip
+counts = {"false_s": false_s, "false_s_af": false_s & atrial_fib, "n_af": (test.labels == 0) & atrial_fib,
+          "svta_s": svta_s, "svta_as_n": svta_s & (pred == 0)}  # fmt: skip
+rhythm_counts = {name: int(mask.sum()) for name, mask in counts.items()}
 for name, value in rhythm_counts.items():
-    glue(name, int(value), display=False)
+    glue(name, value, display=False)
 print(rhythm_counts)
 
 # %% [markdown]
