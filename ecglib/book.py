@@ -648,9 +648,10 @@ def scores_by_rhythm(
     Each beat (R-peak position ``peaks``, in samples, within its record) gets the rhythm in effect
     there (:meth:`ecglib.data.Record.rhythms`: ``"N"`` sinus rhythm, ``"AFL"`` atrial flutter,
     ``"SVTA"``, ...). Columns: the number of beats, how many of them each class holds (``"N"``, ...)
-    and how many the model predicts as each class (``"as N"``, ...), and ``"errors"``. A class
-    is made of beats, but a rhythm is the context those beats come in: the table shows, for
-    example, normal beats of atrial flutter called S.
+    and how many the model predicts as each class (``"as N"``, ...), and ``"errors"``; beats before
+    a record's first rhythm annotation are grouped as ``"?"``. A class is made of beats, but a
+    rhythm is the context those beats come in: the table shows, for example, normal beats of
+    atrial flutter called S.
     """
     import pandas as pd
 

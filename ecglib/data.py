@@ -259,7 +259,9 @@ class Record:
         """
         samples = np.asarray(samples)
         if samples.ndim != 1 or not np.issubdtype(samples.dtype, np.integer):
-            raise ValueError(f"samples must be a 1-D array of sample positions (integers), got {samples.dtype} {samples.shape}")
+            raise ValueError(
+                f"samples must be a 1-D array of sample positions (integers), got {samples.dtype} {samples.shape}"
+            )
         mask = (self.ann_symbols == "+") & np.char.startswith(self.ann_aux, "(")
         starts, names = self.ann_samples[mask], np.char.lstrip(self.ann_aux[mask], "(")
         i = np.searchsorted(starts, samples, side="right") - 1
