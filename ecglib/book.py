@@ -635,6 +635,25 @@ def scores_by_symbol(
     return table
 
 
+def beat_rhythms(records: np.ndarray, peaks: np.ndarray, data_dir=None) -> np.ndarray:
+    """The annotated rhythm of each beat (:meth:`ecglib.data.Record.rhythms`), beats of any records.
+
+    ``records`` names each beat's record and ``peaks`` its R-peak position in samples within it.
+    Returns an ``(n,)`` string array (``"N"``, ``"AFL"``, ...; ``""`` before a record's first
+    rhythm annotation).
+    """
+    from ecglib.data import load_record
+
+    records, peaks = np.asarray(records), np.asarray(peaks)
+    if records.shape != peaks.shape or records.ndim != 1:
+        raise ValueError(f"records and peaks must be 1-D of one length, got shapes {records.shape} and {peaks.shape}")
+    out = np.empty(len(peaks), dtype=object)
+    for rec in np.unique(records):
+        m = records == rec
+        out[m] = load_record(str(rec), data_dir).rhythms(peaks[m])
+    return out.astype(str)
+
+
 def scores_by_rhythm(
     records: np.ndarray,
     peaks: np.ndarray,
@@ -655,16 +674,14 @@ def scores_by_rhythm(
     """
     import pandas as pd
 
-    from ecglib.data import load_record
-
     records, peaks, y_true, pred = _beats_and_predictions(records, peaks, y_true, proba)
+    rhythms = beat_rhythms(records, peaks, data_dir)
     n = len(class_names)
     rows = {}
     for rec in np.unique(records):
         m = np.flatnonzero(records == rec)
-        rhythms = load_record(str(rec), data_dir).rhythms(peaks[m])
-        for rhythm in np.unique(rhythms):
-            k = m[rhythms == rhythm]
+        for rhythm in np.unique(rhythms[m]):
+            k = m[rhythms[m] == rhythm]
             true, called = np.bincount(y_true[k], minlength=n), np.bincount(pred[k], minlength=n)
             row = {"beats": len(k), **{c: int(true[i]) for i, c in enumerate(class_names)}}
             row.update({f"as {c}": int(called[i]) for i, c in enumerate(class_names)})

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ecglib.book import glue, per_record_scores, quick_mode, scores_by_rhythm, scores_by_symbol
+from ecglib.book import beat_rhythms, glue, per_record_scores, quick_mode, scores_by_rhythm, scores_by_symbol
 from ecglib.data import CLASSES, RECORDS, load_record
 from ecglib.dataset import build_dataset
 from ecglib.evaluate import evaluate_predictions, metrics_table, plot_confusion_matrix, plot_pr, plot_roc
@@ -217,9 +217,7 @@ by_rhythm = scores_by_rhythm(test.records, test.peaks, test.labels, proba)
 by_rhythm[by_rhythm["errors"] > 0].sort_values("errors", ascending=False).head(8)
 
 # %%
-rhythm = np.empty(len(test), dtype=object)
-for r in np.unique(test.records):
-    rhythm[test.records == r] = load_record(r).rhythms(test.peaks[test.records == r])
+rhythm = beat_rhythms(test.records, test.peaks)
 pred = proba.argmax(axis=1)
 false_s = (test.labels == 0) & (pred == 1)
 atrial_fib = np.isin(rhythm, ["AFIB", "AFL"])

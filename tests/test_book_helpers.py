@@ -520,6 +520,9 @@ def test_scores_by_rhythm_on_record_222():
     assert (table[["as N", "as S", "as V"]].sum(axis=1) == table["beats"]).all()
     with pytest.raises(ValueError, match="length"):
         book.scores_by_rhythm(records, beats.peaks[:-1], beats.labels, proba)
+    assert list(book.beat_rhythms(records, beats.peaks)) == list(rhythms)
+    with pytest.raises(ValueError, match="one length"):
+        book.beat_rhythms(records, beats.peaks[:-1])
 
 
 def test_quiet_tensorflow_keeps_startup_messages_off_stderr():
