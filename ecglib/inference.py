@@ -4,8 +4,9 @@
 detect R-peaks with our detector, cut 2-s windows, make the spectrograms the model was trained on
 (read from the model's metadata), add RR features (and, for a model with a ``"ref"`` input, the
 recording's typical beat: the median spectrogram of its beats, or of its long-RR beats, as the
-model was trained; computed without labels), and predict. Long recordings are processed in
-chunks of beats, so memory stays bounded whatever the length.
+model was trained, and with a ``"local_ref"`` input that of the minutes around each beat;
+computed without labels), and predict. Windows are cut and transformed in chunks of beats, so
+memory stays small (a few kB of image per beat) whatever the length.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecglib.beats import RR_FEATURES, BeatConfig, extract_windows, rr_features, window_samples
+from ecglib.beats import BeatConfig, extract_windows, rr_features, window_samples
 from ecglib.data import CLASSES, FS, resample_to
 from ecglib.preprocess import bandpass
 from ecglib.spectrogram import SpectrogramConfig, spectrogram_images
@@ -234,7 +235,7 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
     -------
     Prediction
     """
-    from ecglib.models import REFERENCE_BEATS, predict_proba, reference_beats, reference_image, reference_settings
+    from ecglib.models import predict_proba, reference_settings
     from ecglib.rpeaks import detect_rpeaks
 
     keras_model, meta = _resolve_model(model)
@@ -248,33 +249,31 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
     if len(peaks) < 2:
         raise ValueError(f"found {len(peaks)} beat(s) in the signal; need at least 2 (is it an ECG in mV?)")
     rr = rr_features(peaks, FS, beat_cfg.local_rr_beats)
-    ref = None
-    settings = reference_settings(keras_model) if model_name == "efficient_cnn" else {}
-    if settings:
-        # The recording's typical beat, from the whole recording (at most REFERENCE_BEATS evenly
-        # spaced beats of those reference_beats picks), so that chunking does not change it.
-        chosen = peaks[reference_beats(rr[:, RR_FEATURES.index("pre_rr_s")], settings["reference_rr_quantile"])]
-        pick = chosen[np.linspace(0, len(chosen) - 1, min(len(chosen), REFERENCE_BEATS)).round().astype(np.int64)]
-        windows, kept = extract_windows(filtered, np.unique(pick), FS, beat_cfg.window_s)
-        if not kept.any():
-            raise ValueError("no beat lies a full window away from both ends of the signal")
-        ref = reference_image(spectrogram_images(windows, FS, spec_cfg))
 
-    times, probas = [], []
+    # Windows (float, 2 s each) are cut and turned into spectrograms chunk by chunk. A model with
+    # reference inputs (the recording's typical beat, and that of the minutes around each beat)
+    # needs the beats of the whole recording, however it is chunked: its uint8 images (a few kB
+    # per beat) are kept and the model runs once at the end; other models run chunk by chunk.
+    whole_recording = bool(reference_settings(keras_model)) if model_name == "efficient_cnn" else False
+    blocks, probas, kept_all = [], [], np.zeros(len(peaks), dtype=bool)
     for start in range(0, len(peaks), chunk_beats):
-        p = peaks[start : start + chunk_beats]
-        windows, kept = extract_windows(filtered, p, FS, beat_cfg.window_s)
+        stop = start + chunk_beats
+        windows, kept = extract_windows(filtered, peaks[start:stop], FS, beat_cfg.window_s)
+        kept_all[start:stop] = kept
         if not kept.any():
             continue
         images = spectrogram_images(windows, FS, spec_cfg)
-        extra = {} if ref is None else {"ref": np.broadcast_to(ref, images.shape)}
-        probas.append(
-            predict_proba(keras_model, model_name, images=images, rr=rr[start : start + chunk_beats][kept], **extra)
-        )
-        times.append(p[kept] / FS)
-    if not probas:
+        if whole_recording:
+            blocks.append(images)
+        else:
+            probas.append(predict_proba(keras_model, model_name, images=images, rr=rr[start:stop][kept]))
+    if not kept_all.any():
         raise ValueError("no beat lies a full window away from both ends of the signal")
-    proba = np.concatenate(probas)
+    times = peaks[kept_all] / FS
+    if whole_recording:
+        proba = predict_proba(keras_model, model_name, images=np.concatenate(blocks), rr=rr[kept_all], times_s=times)
+    else:
+        proba = np.concatenate(probas)
     idx = proba.argmax(axis=1)
     classes = np.asarray(CLASSES)[idx]
     confidence = proba[np.arange(len(idx)), idx]
@@ -287,4 +286,4 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
         "counts": counts,
         "heart_rate_bpm": float(60.0 / np.mean(np.diff(peaks) / FS)),
     }
-    return Prediction(np.concatenate(times), classes, confidence.astype(np.float32), proba, summary)
+    return Prediction(times, classes, confidence.astype(np.float32), proba, summary)

@@ -25,6 +25,7 @@ import numpy as np
 from keras import layers
 
 from ecglib.beats import RR_FEATURES
+from ecglib.data import FS
 
 #: Names accepted by :func:`build_model` and :func:`model_inputs`.
 MODEL_NAMES: tuple[str, ...] = ("seed_cnn", "efficient_cnn")
@@ -146,6 +147,25 @@ def reference_beats(pre_rr_s: np.ndarray, rr_quantile: float | None = None) -> n
     return keep if len(keep) >= MIN_REFERENCE_BEATS else everything
 
 
+def _reference_arrays(images, groups, pre_rr_s, rr_quantile):
+    """Validated ``(images, groups, pre_rr_s, rr_quantile)`` of the reference builders."""
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"images must be (n, height, width), got shape {images.shape}")
+    n = len(images)
+    rr_quantile = _check_quantile(rr_quantile)
+    if rr_quantile is not None:
+        if pre_rr_s is None:
+            raise ValueError("rr_quantile needs pre_rr_s, the pre-RR interval of each beat")
+        pre_rr_s = np.asarray(pre_rr_s, dtype=np.float64)
+        if pre_rr_s.shape != (n,):
+            raise ValueError(f"pre_rr_s must be (n,) with n = {n} beats, got shape {pre_rr_s.shape}")
+    groups = np.zeros(n, dtype=np.int64) if groups is None else np.asarray(groups)
+    if groups.shape != (n,):
+        raise ValueError(f"groups must be (n,) with n = {n} beats, got shape {groups.shape}")
+    return images, groups, pre_rr_s, rr_quantile
+
+
 def record_reference(
     images: np.ndarray,
     groups: np.ndarray | None = None,
@@ -161,18 +181,7 @@ def record_reference(
     With ``rr_quantile`` only each recording's long-RR beats enter its median
     (:func:`reference_beats`; ``pre_rr_s`` is then the ``(n,)`` pre-RR interval of each beat, s).
     """
-    images = np.asarray(images)
-    if images.ndim != 3:
-        raise ValueError(f"images must be (n, height, width), got shape {images.shape}")
-    if _check_quantile(rr_quantile) is not None:
-        if pre_rr_s is None:
-            raise ValueError("rr_quantile needs pre_rr_s, the pre-RR interval of each beat")
-        pre_rr_s = np.asarray(pre_rr_s)
-        if pre_rr_s.shape != (len(images),):
-            raise ValueError(f"pre_rr_s must be (n,) with n = {len(images)} beats, got shape {pre_rr_s.shape}")
-    groups = np.zeros(len(images), dtype=np.int64) if groups is None else np.asarray(groups)
-    if groups.shape != (len(images),):
-        raise ValueError(f"groups must be (n,) with n = {len(images)} beats, got shape {groups.shape}")
+    images, groups, pre_rr_s, rr_quantile = _reference_arrays(images, groups, pre_rr_s, rr_quantile)
     out = np.empty_like(images)
     for g in np.unique(groups):  # no beats: no groups, an empty result
         rows = np.flatnonzero(groups == g)
@@ -181,21 +190,111 @@ def record_reference(
     return out
 
 
+#: Length in seconds of the stretches of a recording that share one local reference image.
+LOCAL_BLOCK_S: float = 30.0
+
+
+def _check_window(window_s: float | None) -> float | None:
+    if window_s is None:
+        return None
+    w = float(window_s)
+    if not (np.isfinite(w) and w > 0):
+        raise ValueError(f"local_reference_s must be a positive number of seconds or None, got {window_s!r}")
+    return w
+
+
+def local_reference(
+    images: np.ndarray,
+    times_s: np.ndarray,
+    groups: np.ndarray | None = None,
+    max_beats: int = REFERENCE_BEATS,
+    *,
+    window_s: float = 150.0,
+    pre_rr_s: np.ndarray | None = None,
+    rr_quantile: float | None = None,
+    block_s: float = LOCAL_BLOCK_S,
+) -> np.ndarray:
+    """Per-beat *local* reference images ``(n, h, w)`` uint8: the typical beat of the minutes around it.
+
+    Each recording (``groups``, as in :func:`record_reference`) is cut into blocks of ``block_s``
+    seconds from its start (time 0, so the blocks do not depend on which beats are present). All
+    beats of a block get the :func:`reference_image` of the beats within ``window_s`` seconds of
+    the block's centre, chosen among those by :func:`reference_beats` (with ``rr_quantile``: the
+    window's long-RR beats). A window with fewer than :data:`MIN_REFERENCE_BEATS` beats uses the
+    whole recording's reference instead.
+
+    Where the rhythm changes within a recording (an episode of atrial flutter, a run of
+    ventricular beats), the whole-recording reference is a beat of the other rhythm; this one
+    follows the episode. It is the ``"local_ref"`` input of ``efficient_cnn(local_reference_s=...)``.
+
+    Parameters
+    ----------
+    images
+        ``(n, h, w)`` uint8 spectrograms.
+    times_s
+        ``(n,)`` time of each beat (its R peak) from the start of its recording, in seconds.
+    groups
+        ``(n,)`` recording of each beat; None: one recording.
+    max_beats
+        Cap on the beats entering one median (:func:`reference_image`).
+    window_s
+        Half-width of the window around each block's centre, in seconds.
+    pre_rr_s, rr_quantile
+        As in :func:`record_reference`; the quantile is taken within each window.
+    block_s
+        Block length in seconds.
+    """
+    images, groups, pre_rr_s, q = _reference_arrays(images, groups, pre_rr_s, rr_quantile)
+    times = np.asarray(times_s, dtype=np.float64)
+    if times.shape != (len(images),) or not np.isfinite(times).all():
+        raise ValueError(
+            f"times_s must be (n,) finite beat times in seconds with n = {len(images)}, got shape {times.shape}"
+        )
+    window_s = _check_window(window_s)
+    if not (np.isfinite(block_s) and block_s > 0):
+        raise ValueError(f"block_s must be a positive number of seconds, got {block_s!r}")
+    whole = record_reference(images, groups, max_beats, pre_rr_s=pre_rr_s, rr_quantile=q)
+    out = np.empty_like(images)
+    for g in np.unique(groups):
+        rows = np.flatnonzero(groups == g)
+        t = times[rows]
+        blocks = np.floor(t / block_s).astype(np.int64)
+        for b in np.unique(blocks):
+            in_block = rows[blocks == b]
+            win = rows[np.abs(t - (b + 0.5) * block_s) <= window_s]
+            if len(win) < MIN_REFERENCE_BEATS:
+                out[in_block] = whole[in_block]
+                continue
+            used = win if q is None else win[reference_beats(pre_rr_s[win], q)]
+            out[in_block] = reference_image(images[used], max_beats)
+    return out
+
+
 @keras.saving.register_keras_serializable(package="ecglib")
 class ReferenceRescaling(layers.Rescaling):
-    """Rescaling of the ``"ref"`` input that also records how the reference is built.
+    """Rescaling of a reference input that also records how that reference is built.
 
-    ``rr_quantile`` (None: all beats) is saved with the model, so that whoever feeds the model
-    later (:func:`predict_proba`, :func:`ecglib.inference.predict_arrhythmia`) builds the same
-    reference as training did (:func:`reference_settings`).
+    ``rr_quantile`` (None: all beats) and ``window_s`` (None: the whole recording, the ``"ref"``
+    input; seconds: :func:`local_reference`, the ``"local_ref"`` input) are saved with the model,
+    so that whoever feeds the model later (:func:`predict_proba`,
+    :func:`ecglib.inference.predict_arrhythmia`) builds the same references as training did
+    (:func:`reference_settings`).
     """
 
-    def __init__(self, scale: float = 1.0 / 255, offset: float = 0.0, rr_quantile: float | None = None, **kwargs):
+    def __init__(
+        self,
+        scale: float = 1.0 / 255,
+        offset: float = 0.0,
+        rr_quantile: float | None = None,
+        window_s: float | None = None,
+        **kwargs,
+    ):
         super().__init__(scale, offset, **kwargs)
         self.rr_quantile = _check_quantile(rr_quantile)
+        self.window_s = _check_window(window_s)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "rr_quantile": self.rr_quantile}
+        return {**super().get_config(), "rr_quantile": self.rr_quantile, "window_s": self.window_s}
 
 
 def _model_input(model, name: str):
@@ -209,16 +308,25 @@ def uses_reference(model) -> bool:
 
 
 def reference_settings(model) -> dict:
-    """Keyword arguments for :func:`model_inputs` that give ``model`` the reference it was trained with.
+    """Keyword arguments for :func:`model_inputs` that give ``model`` the references it was trained with.
 
     ``{}`` for a model without a ``"ref"`` input; else ``{"reference": True,
     "reference_rr_quantile": q}`` with ``q`` from the model's :class:`ReferenceRescaling` layer
-    (None — all beats — for models saved before that layer existed).
+    (None — all beats — for models saved before that layer existed), plus
+    ``"local_reference_s"`` (the window of :func:`local_reference`) for a model that also has a
+    ``"local_ref"`` input.
     """
     if not uses_reference(model):
         return {}
-    q = next((layer.rr_quantile for layer in model.layers if isinstance(layer, ReferenceRescaling)), None)
-    return {"reference": True, "reference_rr_quantile": q}
+    rescalings = [layer for layer in model.layers if isinstance(layer, ReferenceRescaling)]
+    q = next((layer.rr_quantile for layer in rescalings if layer.window_s is None), None)
+    settings = {"reference": True, "reference_rr_quantile": q}
+    if _model_input(model, "local_ref") is not None:
+        window = next((layer.window_s for layer in rescalings if layer.window_s is not None), None)
+        if window is None:
+            raise ValueError(f"model {model.name!r} has a 'local_ref' input but no saved window (ReferenceRescaling)")
+        settings["local_reference_s"] = window
+    return settings
 
 
 def rr_for_model(model, rr: np.ndarray) -> np.ndarray:
@@ -286,6 +394,7 @@ def efficient_cnn(
     image_dropout: float = 0.0,
     rr_features: Sequence[str] | None = None,
     reference_rr_quantile: float | None = None,
+    local_reference_s: float | None = None,
 ) -> keras.Model:
     """Our model: native-resolution spectrogram + RR features, compiled.
 
@@ -315,6 +424,13 @@ def efficient_cnn(
         With ``reference``: build the reference from each recording's beats whose pre-RR is at
         or above this quantile of its pre-RR (:func:`reference_beats`); None uses all beats.
         Saved with the model (:func:`reference_settings`), which is all the model does with it.
+    local_reference_s
+        With ``reference``: add a second reference input, ``"local_ref"``, the typical beat of the
+        ``±local_reference_s`` seconds around each beat (:func:`local_reference`, same
+        ``reference_rr_quantile``), and a third channel ``beat - local_ref``. The record-wide
+        reference misleads where the rhythm changes within a recording (a beat of an atrial
+        flutter episode differs from the patient's sinus-rhythm beat); the network learns which
+        difference to trust. Saved with the model like the quantile.
     label_smoothing
         Label smoothing of the cross-entropy loss.
     image_dropout
@@ -328,7 +444,8 @@ def efficient_cnn(
     Returns
     -------
     keras.Model
-        Inputs ``{"image", "rr"}`` (plus ``"ref"`` with ``reference``), output ``(n, n_classes)`` softmax probabilities; compiled with
+        Inputs ``{"image", "rr"}`` (plus ``"ref"`` with ``reference``, and ``"local_ref"`` with
+        ``local_reference_s``), output ``(n, n_classes)`` softmax probabilities; compiled with
         categorical cross-entropy (one-hot labels, as :func:`model_inputs` yields).
     """
     image_shape = tuple(int(s) for s in image_shape)
@@ -338,6 +455,9 @@ def efficient_cnn(
         raise ValueError(f"need n_rr >= 1, n_classes >= 2 and at least one conv block, got {n_rr}, {n_classes}, {filters}")
     if reference_rr_quantile is not None and not reference:
         raise ValueError("reference_rr_quantile needs reference=True")
+    if local_reference_s is not None and not reference:
+        raise ValueError("local_reference_s needs reference=True")
+    local_reference_s = _check_window(local_reference_s)
     height, width = image_shape[:2]
     image = keras.Input(shape=image_shape, name="image")
     rr = keras.Input(shape=(n_rr,), name="rr")
@@ -350,8 +470,16 @@ def efficient_cnn(
         inputs["ref"] = ref
         r0 = layers.Reshape((height, width, 1), name="ref_channel")(ref)
         r0 = ReferenceRescaling(1.0 / 255, rr_quantile=reference_rr_quantile, name="ref_rescale")(r0)
-        diff = layers.Subtract(name="beat_minus_ref")([x, r0])
-        x = layers.Concatenate(name="channels")([x, diff])
+        channels = [x, layers.Subtract(name="beat_minus_ref")([x, r0])]
+        if local_reference_s is not None:
+            local = keras.Input(shape=image_shape, name="local_ref")
+            inputs["local_ref"] = local
+            r1 = layers.Reshape((height, width, 1), name="local_ref_channel")(local)
+            r1 = ReferenceRescaling(
+                1.0 / 255, rr_quantile=reference_rr_quantile, window_s=local_reference_s, name="local_ref_rescale"
+            )(r1)
+            channels.append(layers.Subtract(name="beat_minus_local_ref")([x, r1]))
+        x = layers.Concatenate(name="channels")(channels)
     for i, f in enumerate(filters, start=1):
         last = i == len(filters)
         x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, name=LAST_CONV if last else f"conv{i}")(x)
@@ -415,7 +543,8 @@ class BeatSequence(keras.utils.PyDataset):
 
     ``seed_cnn`` batches are ``float32 (b, 128, 128, 3)`` viridis RGB; ``efficient_cnn`` batches are
     ``{"image": uint8 (b, h, w), "rr": float32 (b, n_rr)}``, plus ``"ref": uint8 (b, h, w)`` when
-    ``ref`` (per-beat reference images, :func:`record_reference`) is given. With labels, each item is
+    ``ref`` (per-beat reference images, :func:`record_reference`) is given, and ``"local_ref"``
+    likewise (:func:`local_reference`). With labels, each item is
     ``(x, one_hot_y)`` or ``(x, one_hot_y, sample_weight)`` when ``class_weight`` is given.
     With ``shuffle`` the order is redrawn from ``seed`` at every epoch end (reproducibly);
     ``class_fraction={0: 0.25}`` then also draws a fresh random quarter of class 0 each epoch
@@ -430,6 +559,7 @@ class BeatSequence(keras.utils.PyDataset):
         labels: np.ndarray | None = None,
         *,
         ref: np.ndarray | None = None,
+        local_ref: np.ndarray | None = None,
         batch_size: int = 32,
         shuffle: bool = False,
         seed: int = 0,
@@ -457,11 +587,18 @@ class BeatSequence(keras.utils.PyDataset):
             rr = np.asarray(rr, dtype=np.float32)
             if rr.ndim != 2 or len(rr) != n:
                 raise ValueError(f"rr must be (n, n_features) with n = {n} beats, got shape {rr.shape}")
-        if ref is not None:
-            ref = np.asarray(ref)
-            if ref.shape != images.shape or ref.dtype != np.uint8:
-                raise ValueError(f"ref must be uint8 of the images' shape {images.shape}, got {ref.shape} {ref.dtype}")
-        self.ref = ref
+        self.refs = {}
+        for key, value in (("ref", ref), ("local_ref", local_ref)):
+            if value is None:
+                continue
+            value = np.asarray(value)
+            if value.shape != images.shape or value.dtype != np.uint8:
+                raise ValueError(
+                    f"{key} must be uint8 of the images' shape {images.shape}, got {value.shape} {value.dtype}"
+                )
+            self.refs[key] = value
+        if "local_ref" in self.refs and "ref" not in self.refs:
+            raise ValueError("local_ref comes on top of ref (efficient_cnn's inputs); give both")
         if labels is not None:
             labels = np.asarray(labels)
             if labels.shape != (n,):
@@ -523,8 +660,8 @@ class BeatSequence(keras.utils.PyDataset):
             # Same colours as ecglib.spectrogram.to_rgb (whose LUT is this one rounded to uint8).
             return np.round(self._lut[self.images[sel]])
         x = {"image": self.images[sel], "rr": self.rr[sel]}
-        if self.ref is not None:
-            x["ref"] = self.ref[sel]
+        for key, value in self.refs.items():
+            x[key] = value[sel]
         return x
 
     def __getitem__(self, idx: int):
@@ -552,6 +689,9 @@ def model_inputs(
     ref=None,
     reference: bool = False,
     reference_rr_quantile: float | None = None,
+    local_ref=None,
+    local_reference_s: float | None = None,
+    times_s=None,
     **kwargs,
 ) -> BeatSequence:
     """What ``model.fit``/``predict`` want for ``model_name``, as a lazily batched :class:`BeatSequence`.
@@ -573,6 +713,11 @@ def model_inputs(
         How that reference is built (:func:`reference_beats`): None, all beats; a quantile, the
         beats with the longest pre-RR (column ``"pre_rr_s"`` of the RR features). Use
         :func:`reference_settings` to get what a trained model expects.
+    local_ref, local_reference_s, times_s
+        The ``"local_ref"`` input of ``efficient_cnn(local_reference_s=...)``: given, or computed
+        here with ``local_reference_s`` (needs ``reference``) by :func:`local_reference` from the
+        beat times, in seconds from the start of each recording (``data.peaks / FS``, or
+        ``times_s`` with plain arrays).
     **kwargs
         ``batch_size``, ``shuffle``, ``seed``, ``class_weight``, ... (see :class:`BeatSequence`).
     """
@@ -585,16 +730,26 @@ def model_inputs(
         raise ValueError("give a Dataset or an images array")
     if labels is False:
         labels = None
+    if local_reference_s is not None and not reference:
+        raise ValueError("local_reference_s needs reference=True (the local reference comes on top of the record's)")
+    groups = data.records if data is not None else None
+    pre_rr = None
+    building = (reference and ref is None) or (local_reference_s is not None and local_ref is None)
+    if building and reference_rr_quantile is not None:
+        if rr is None:
+            raise ValueError("reference_rr_quantile needs the RR features (rr=) for each beat's pre-RR")
+        pre_rr = np.asarray(rr)[:, _rr_columns(["pre_rr_s"], np.asarray(rr).shape[1])[0]]
     if reference and ref is None:
-        pre_rr = None
-        if reference_rr_quantile is not None:
-            if rr is None:
-                raise ValueError("reference_rr_quantile needs the RR features (rr=) for each beat's pre-RR")
-            pre_rr = np.asarray(rr)[:, _rr_columns(["pre_rr_s"], np.asarray(rr).shape[1])[0]]
-        ref = record_reference(
-            images, data.records if data is not None else None, pre_rr_s=pre_rr, rr_quantile=reference_rr_quantile
+        ref = record_reference(images, groups, pre_rr_s=pre_rr, rr_quantile=reference_rr_quantile)
+    if local_reference_s is not None and local_ref is None:
+        if times_s is None and data is not None:
+            times_s = np.asarray(data.peaks, dtype=np.float64) / FS
+        if times_s is None:
+            raise ValueError("local_reference_s needs each beat's time in seconds (times_s=) with plain arrays")
+        local_ref = local_reference(
+            images, times_s, groups, window_s=local_reference_s, pre_rr_s=pre_rr, rr_quantile=reference_rr_quantile
         )
-    return BeatSequence(model_name, images, rr, labels, ref=ref, **kwargs)
+    return BeatSequence(model_name, images, rr, labels, ref=ref, local_ref=local_ref, **kwargs)
 
 
 def predict_proba(model: keras.Model, model_name: str, data=None, *, batch_size: int = 256, **arrays) -> np.ndarray:
@@ -602,7 +757,8 @@ def predict_proba(model: keras.Model, model_name: str, data=None, *, batch_size:
 
     A model with a ``"ref"`` input gets per-record reference images (``ref=`` if given, else
     computed by :func:`record_reference` as the model was trained, :func:`reference_settings`;
-    plain arrays count as one recording).
+    plain arrays count as one recording). One with a ``"local_ref"`` input also needs the beat
+    times (``times_s=``, seconds) with plain arrays.
     """
     if model_name == "efficient_cnn":
         for key, value in reference_settings(model).items():

@@ -104,10 +104,11 @@ def test_bad_signals_and_models(trained_model, tmp_path):
         predict_arrhythmia(np.ones(3600), fs=360, model=(model, {}))
 
 
-@pytest.fixture(scope="module", params=[None, 0.8], ids=["all-beats", "long-rr"])
+@pytest.fixture(scope="module", params=[(None, None), (0.8, None), (0.8, 30.0)], ids=["all-beats", "long-rr", "local"])
 def reference_model(request):
     """An efficient_cnn with the per-recording reference input (from all beats, or from the beats
-    with the longest fifth of pre-RR intervals), trained briefly on records 100, 208."""
+    with the longest fifth of pre-RR intervals; and with a local reference of ±30 s), trained
+    briefly on records 100, 208."""
     import dataclasses
 
     from ecglib.beats import BeatConfig
@@ -117,7 +118,10 @@ def reference_model(request):
 
     spec = SpectrogramConfig(size=None, hop_length=16)
     ds = build_dataset(["100", "208", "213"], spec_config=spec, progress=False)
-    kwargs = {"reference": True, "reference_rr_quantile": request.param}
+    quantile, window = request.param
+    kwargs = {"reference": True, "reference_rr_quantile": quantile}
+    if window is not None:
+        kwargs["local_reference_s"] = window
     cfg = TrainConfig(epochs=2, batch_size=128, verbose=False, model_kwargs=kwargs)
     result = train_model("efficient_cnn", ds.subset(["100", "208"]), ds.subset(["213"]), cfg)
     meta = {"model_name": "efficient_cnn", "beat_config": dataclasses.asdict(BeatConfig()),
@@ -131,7 +135,8 @@ def test_reference_model_uses_the_whole_recordings_median(reference_model, monke
     import ecglib.models
     from ecglib.models import reference_settings
 
-    quantile = reference_settings(reference_model[0])["reference_rr_quantile"]
+    settings = reference_settings(reference_model[0])
+    quantile = settings["reference_rr_quantile"]
     sig = load_record("208").signal[: 360 * 120]
     sizes = []
     real = ecglib.models.reference_image
@@ -139,6 +144,9 @@ def test_reference_model_uses_the_whole_recordings_median(reference_model, monke
     a = predict_arrhythmia(sig, fs=360, model=reference_model)
     b = predict_arrhythmia(sig, fs=360, model=reference_model, chunk_beats=17)
     assert np.array_equal(a.classes, b.classes) and np.allclose(a.proba, b.proba, atol=1e-5)
-    assert len(sizes) == 2 and sizes[0] == sizes[1]
+    # One median per prediction; with a local reference, one per 30-s block (4 in 120 s) and the
+    # record's again (local_reference's fallback for windows with too few beats).
+    per_call = 1 + 5 * ("local_reference_s" in settings)
+    assert len(sizes) == 2 * per_call and sizes[:per_call] == sizes[per_call:]
     share = sizes[0] / len(a.time_s)  # beats in the reference / beats classified
     assert (0.15 < share < 0.3) if quantile == 0.8 else share > 0.97

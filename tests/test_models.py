@@ -251,6 +251,101 @@ def test_reference_rr_quantile_travels_with_the_model(native, tmp_path):
         model_inputs("efficient_cnn", images=native.images, reference=True, reference_rr_quantile=0.6)
 
 
+def test_local_reference_is_the_median_of_each_blocks_window():
+    from ecglib.models import local_reference, record_reference, reference_beats, reference_image
+
+    # Two recordings of hand-made "images" (each beat's value is its index, so medians are easy to
+    # check): A, 400 beats 1 s apart; B, 15 beats (too few for any window: its whole reference).
+    n_a, n_b = 400, 15
+    images = np.repeat((np.arange(n_a + n_b) % 251).astype(np.uint8), 6).reshape(-1, 2, 3)
+    times = np.r_[np.arange(n_a) + 0.5, np.arange(n_b) * 2.0]
+    groups = np.r_[np.zeros(n_a, int), np.ones(n_b, int)]
+    pre = np.r_[np.where(np.arange(n_a) % 5 == 0, 1.2, 0.8), np.full(n_b, 1.0)]
+    for q in (None, 0.8):
+        out = local_reference(images, times, groups, window_s=100.0, pre_rr_s=pre, rr_quantile=q, block_s=30.0)
+        assert out.shape == images.shape and out.dtype == np.uint8
+        for i in (0, 29, 30, 200, 399):
+            centre = (i // 30 + 0.5) * 30.0
+            win = np.flatnonzero((groups == 0) & (np.abs(times - centre) <= 100.0))
+            if q is not None:
+                win = win[reference_beats(pre[win], q)]
+                # The long-RR beats of the window; the last window (beats 305-399) holds only 19
+                # of them, too few, so all its beats.
+                assert np.all(win % 5 == 0) if i < 390 else len(win) == 95
+            np.testing.assert_array_equal(out[i], reference_image(images[win]))
+        whole = record_reference(images, groups, pre_rr_s=pre, rr_quantile=q)
+        np.testing.assert_array_equal(out[n_a:], whole[n_a:])
+        assert len({out[i, 0, 0] for i in range(n_a)}) > 5  # it moves along the recording
+    # A window longer than the recording: every beat gets the recording's reference.
+    np.testing.assert_array_equal(local_reference(images[:n_a], times[:n_a], window_s=1e4), record_reference(images[:n_a]))
+    with pytest.raises(ValueError, match="times_s"):
+        local_reference(images, times[:-1])
+    with pytest.raises(ValueError, match="times_s"):
+        local_reference(images, np.r_[times[:-1], np.nan])
+    with pytest.raises(ValueError, match="local_reference_s"):
+        local_reference(images, times, window_s=0.0)
+    with pytest.raises(ValueError, match="pre_rr_s"):
+        local_reference(images, times, rr_quantile=0.8)
+
+
+def test_local_reference_follows_a_rhythm_episode():
+    """Record 201's atrial fibrillation episodes: their beats look more like the local reference
+    than like the record's reference (built mostly from its sinus-rhythm stretches)."""
+    from ecglib.beats import RR_FEATURES
+    from ecglib.data import FS, load_record
+    from ecglib.models import local_reference, record_reference
+
+    ds = build_dataset(["201"], spec_config=NATIVE, progress=False)
+    pre = ds.rr[:, RR_FEATURES.index("pre_rr_s")]
+    local = local_reference(ds.images, ds.peaks / FS, pre_rr_s=pre, rr_quantile=0.8, window_s=150.0)
+    whole = record_reference(ds.images, pre_rr_s=pre, rr_quantile=0.8)
+    af = load_record("201").rhythms(ds.peaks) == "AFIB"
+    assert af.sum() > 500
+
+    def distance(ref):
+        return np.abs(ds.images[af].astype(float) - ref[af]).mean()
+
+    assert distance(local) < 0.9 * distance(whole)
+
+
+def test_efficient_cnn_with_local_reference(native, tmp_path):
+    from ecglib.beats import RR_FEATURES
+    from ecglib.data import FS
+    from ecglib.models import local_reference, record_reference, reference_settings
+
+    shape = native.images.shape[1:]
+    kwargs = {"reference": True, "reference_rr_quantile": 0.6, "local_reference_s": 120.0}
+    m = efficient_cnn(shape, **kwargs)
+    assert {t.name.split(":")[0] for t in m.inputs} == {"image", "rr", "ref", "local_ref"}
+    assert m.get_layer("channels").output.shape[-1] == 3
+    assert reference_settings(m) == kwargs
+    pre = native.rr[:, RR_FEATURES.index("pre_rr_s")]
+    x, _ = model_inputs("efficient_cnn", native, batch_size=len(native), **kwargs)[0]
+    expected = local_reference(native.images, native.peaks / FS, native.records, window_s=120.0, pre_rr_s=pre, rr_quantile=0.6)
+    np.testing.assert_array_equal(x["local_ref"], expected)
+    np.testing.assert_array_equal(x["ref"], record_reference(native.images, native.records, pre_rr_s=pre, rr_quantile=0.6))
+    proba = predict_proba(m, "efficient_cnn", native)
+    one = native.records == "119"
+    arrays = predict_proba(m, "efficient_cnn", images=native.images[one], rr=native.rr[one], times_s=native.peaks[one] / FS)
+    np.testing.assert_allclose(arrays, proba[one], atol=1e-6)
+    save_model(m, tmp_path / "local.keras", {"model_name": "efficient_cnn"})
+    loaded, _ = load_model(tmp_path / "local.keras")
+    assert reference_settings(loaded) == kwargs
+    np.testing.assert_allclose(predict_proba(loaded, "efficient_cnn", native), proba, atol=1e-6)
+    res = train_model("efficient_cnn", native, native, TrainConfig(epochs=1, batch_size=64, verbose=False, model_kwargs=kwargs))
+    assert reference_settings(res.model) == kwargs
+    with pytest.raises(ValueError, match="times_s"):
+        predict_proba(m, "efficient_cnn", images=native.images, rr=native.rr)
+    with pytest.raises(ValueError, match="reference=True"):
+        efficient_cnn(shape, local_reference_s=120.0)
+    with pytest.raises(ValueError, match="reference=True"):
+        model_inputs("efficient_cnn", native, local_reference_s=120.0)
+    with pytest.raises(ValueError, match="local_reference_s"):
+        efficient_cnn(shape, reference=True, local_reference_s=-1.0)
+    with pytest.raises(ValueError, match="give both"):
+        BeatSequence("efficient_cnn", native.images, native.rr, local_ref=native.images)
+
+
 def test_efficient_cnn_with_reference_input(native, tmp_path):
     from ecglib.models import record_reference, uses_reference
 
