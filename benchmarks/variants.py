@@ -12,6 +12,8 @@ Variants (``--variants``, comma-separated, default all):
 * ``noref``     — without the reference input;
 * ``allref``    — the reference from all of a recording's beats, not only its long-RR fifth;
 * ``balanced``  — full inverse-frequency class weights instead of their square root;
+* ``localref``  — a second reference input, the typical beat of the ±150 s around each beat
+  (``local_reference_s=150``, :func:`ecglib.models.local_reference`);
 * ``irreg``     — a fourth RR feature, the RR irregularity around each beat (``rr_irregularity``:
   large in atrial fibrillation and flutter, where a short interval is no sign of an early beat).
 
@@ -48,6 +50,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "noref": ("no reference input", {"model_kwargs": {"reference": False, "reference_rr_quantile": None}}),
     "allref": ("reference from all beats", {"model_kwargs": {"reference_rr_quantile": None}}),
     "balanced": ("class_weighting='balanced'", {"class_weighting": "balanced"}),
+    "localref": ("+ local reference (±150 s)", {"model_kwargs": {"local_reference_s": 150.0}}),
     "irreg": ("+ RR irregularity feature",
               {"model_kwargs": {"rr_features": [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]}}),
 }

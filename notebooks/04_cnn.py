@@ -147,6 +147,12 @@ assert n_seed > 3_000_000 and n_dense / n_seed > 0.9
 #   over all beats would do in most recordings, but not in the few where early beats are the
 #   majority: in record 232 most beats are atrial premature beats, so its all-beats median *is*
 #   one, and the network would see them as "typical".
+#   A recording's typical beat belongs to its usual rhythm; where the rhythm changes for a few
+#   minutes (a run of tachycardia, an episode of atrial flutter), every beat of the episode
+#   differs from it. `ecglib.models.local_reference` builds the same median over the minutes
+#   around each beat instead, and `efficient_cnn(local_reference_s=150)` takes it as a second
+#   reference input. `EFFICIENT` leaves it out: on the validation patients it is no better
+#   (variant `localref` of `benchmarks/variants.py`).
 #
 # Built with the settings of `EFFICIENT` (the same call `ecglib.train.train_model` makes):
 
