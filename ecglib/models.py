@@ -166,6 +166,12 @@ def _reference_arrays(images, groups, pre_rr_s, rr_quantile):
     return images, groups, pre_rr_s, rr_quantile
 
 
+def _reference_of(images, rows, pre_rr_s, rr_quantile, max_beats) -> np.ndarray:
+    """:func:`reference_image` of the beats ``rows``, or of their long-RR ones (:func:`reference_beats`)."""
+    used = rows if rr_quantile is None else rows[reference_beats(pre_rr_s[rows], rr_quantile)]
+    return reference_image(images[used], max_beats)
+
+
 def record_reference(
     images: np.ndarray,
     groups: np.ndarray | None = None,
@@ -185,8 +191,7 @@ def record_reference(
     out = np.empty_like(images)
     for g in np.unique(groups):  # no beats: no groups, an empty result
         rows = np.flatnonzero(groups == g)
-        used = rows if rr_quantile is None else rows[reference_beats(pre_rr_s[rows], rr_quantile)]
-        out[rows] = reference_image(images[used], max_beats)
+        out[rows] = _reference_of(images, rows, pre_rr_s, rr_quantile, max_beats)
     return out
 
 
@@ -253,20 +258,20 @@ def local_reference(
     window_s = _check_window(window_s)
     if not (np.isfinite(block_s) and block_s > 0):
         raise ValueError(f"block_s must be a positive number of seconds, got {block_s!r}")
-    whole = record_reference(images, groups, max_beats, pre_rr_s=pre_rr_s, rr_quantile=q)
     out = np.empty_like(images)
     for g in np.unique(groups):
         rows = np.flatnonzero(groups == g)
         t = times[rows]
         blocks = np.floor(t / block_s).astype(np.int64)
+        whole = None  # the recording's reference, built only if some window is too sparse
         for b in np.unique(blocks):
-            in_block = rows[blocks == b]
             win = rows[np.abs(t - (b + 0.5) * block_s) <= window_s]
-            if len(win) < MIN_REFERENCE_BEATS:
-                out[in_block] = whole[in_block]
+            if len(win) >= MIN_REFERENCE_BEATS:
+                out[rows[blocks == b]] = _reference_of(images, win, pre_rr_s, q, max_beats)
                 continue
-            used = win if q is None else win[reference_beats(pre_rr_s[win], q)]
-            out[in_block] = reference_image(images[used], max_beats)
+            if whole is None:
+                whole = _reference_of(images, rows, pre_rr_s, q, max_beats)
+            out[rows[blocks == b]] = whole
     return out
 
 
