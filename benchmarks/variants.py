@@ -56,7 +56,8 @@ from ecglib.protocols import (  # noqa: E402
     summarise_folds,
 )
 
-#: name → (what changes, overrides of ``EFFICIENT.train``; ``model_kwargs`` entries are merged).
+#: name → (what changes, overrides of ``EFFICIENT.train``; ``model_kwargs`` entries are merged, and a
+#: ``spec`` entry overrides ``EFFICIENT.spec_config`` instead).
 VARIANTS: dict[str, tuple[str, dict]] = {
     "base": ("EFFICIENT unchanged", {}),
     "smooth01": ("label smoothing 0.1", {"model_kwargs": {"label_smoothing": 0.1}}),
@@ -66,24 +67,23 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "localref": ("+ local reference (±150 s)", {"model_kwargs": {"local_reference_s": 150.0}}),
     "irreg": ("+ RR irregularity feature",
               {"model_kwargs": {"rr_features": [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]}}),
-    "fft64": ("STFT window 64 samples (8 rows)", {}),
-    "hop8": ("STFT hop 8 samples (91 columns)", {}),
+    "fft64": ("STFT window 64 samples (8 rows)", {"spec": {"n_fft": 64}}),
+    "hop8": ("STFT hop 8 samples (91 columns)", {"spec": {"hop_length": 8}}),
 }
-#: name → overrides of ``EFFICIENT.spec_config`` (variants absent here use EFFICIENT's spectrograms).
-SPEC_VARIANTS: dict[str, dict] = {"fft64": {"n_fft": 64}, "hop8": {"hop_length": 8}}
 PROTOCOLS = {"a": ("seed", "(a) patient 70/15/15"), "b": ("ds1ds2", "(b) DS1 → DS2"), "c": ("kfold", "(c) 5-fold")}
 
 
 def overrides_for(name: str) -> dict:
     """``fit_evaluate`` keyword overrides of variant ``name`` (model kwargs merged onto EFFICIENT's)."""
     over = dict(VARIANTS[name][1])
+    over.pop("spec", None)  # read by setup_for
     over["model_kwargs"] = {**EFFICIENT.train.model_kwargs, **over.get("model_kwargs", {})}
     return over
 
 
 def setup_for(name: str) -> ModelSetup:
     """EFFICIENT with variant ``name``'s spectrogram settings (its training overrides: :func:`overrides_for`)."""
-    spec = dataclasses.replace(EFFICIENT.spec_config, **SPEC_VARIANTS.get(name, {}))
+    spec = dataclasses.replace(EFFICIENT.spec_config, **VARIANTS[name][1].get("spec", {}))
     return dataclasses.replace(EFFICIENT, spec_config=spec)
 
 
