@@ -23,7 +23,7 @@ from ecglib.data import CLASSES, FS, RECORDS, load_record
 from ecglib.spectrogram import SpectrogramConfig, spectrogram_images
 
 #: Bump when the cached arrays change meaning, so old caches are not reused.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: STFT projection in float64
 _FIELDS = ("images", "rr", "labels", "peaks")
 
 

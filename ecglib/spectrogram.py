@@ -98,7 +98,7 @@ def _dft_basis(n_fft: int, n_rows: int, window: str) -> np.ndarray:
     k = np.arange(n_rows)[None, :]
     t = np.arange(n_fft)[:, None]
     phase = 2.0 * np.pi * k * t / n_fft
-    return np.concatenate([win[:, None] * np.cos(phase), win[:, None] * np.sin(phase)], axis=1).astype(np.float32)
+    return np.concatenate([win[:, None] * np.cos(phase), win[:, None] * np.sin(phase)], axis=1)
 
 
 def log_magnitude(windows: np.ndarray, fs: float, config: SpectrogramConfig = SpectrogramConfig()) -> np.ndarray:
@@ -136,7 +136,10 @@ def log_magnitude(windows: np.ndarray, fs: float, config: SpectrogramConfig = Sp
     padded = np.pad(x, ((0, 0), (half, half)))  # centred frames with zero padding, as librosa does
     frames = sliding_window_view(padded, config.n_fft, axis=1)[:, :: config.hop_length, :]
     n, n_frames = frames.shape[:2]
-    proj = frames.reshape(n * n_frames, config.n_fft) @ _dft_basis(config.n_fft, n_rows, config.window)
+    # In float64: a float32 BLAS product rounds differently with the number of rows (and the BLAS
+    # build), which flipped the odd 8-bit pixel between one beat and a batch, or between chunkings.
+    frames = frames.reshape(n * n_frames, config.n_fft).astype(np.float64)
+    proj = frames @ _dft_basis(config.n_fft, n_rows, config.window)
     mag = np.hypot(proj[:, :n_rows], proj[:, n_rows:])
     out = np.log(mag + np.float32(config.log_eps)).reshape(n, n_frames, n_rows).transpose(0, 2, 1)
     out = np.ascontiguousarray(out, dtype=np.float32)
