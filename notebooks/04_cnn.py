@@ -117,6 +117,10 @@ assert n_seed > 3_000_000 and n_dense / n_seed > 0.9
 # : Chapter 3 showed that the 128 × 128 image is the STFT grid stretched by interpolation: every
 #   pixel beyond the grid's own is made up. Our network reads the grid itself, a single channel of
 #   0–255 values, so each convolution has far fewer positions to visit and nothing is invented.
+#   `EFFICIENT` also takes a hop of 16 samples (44 ms) instead of chapter 3's 8, which halves the
+#   columns. Twice the columns (hop 8), or a shorter STFT window of 64 samples (half the rows, each
+#   5.6 Hz wide), are no better on the validation patients (variants `hop8` and `fft64` of
+#   `benchmarks/variants.py`).
 #
 # Global average pooling
 # : Instead of `Flatten` and a large dense layer, each feature map of the last convolution is
