@@ -199,12 +199,12 @@ def record_reference(
 LOCAL_BLOCK_S: float = 30.0
 
 
-def _check_window(window_s: float | None) -> float | None:
+def _check_window(window_s: float | None, name: str = "window_s") -> float | None:
     if window_s is None:
         return None
     w = float(window_s)
     if not (np.isfinite(w) and w > 0):
-        raise ValueError(f"local_reference_s must be a positive number of seconds or None, got {window_s!r}")
+        raise ValueError(f"{name} must be a positive number of seconds or None, got {window_s!r}")
     return w
 
 
@@ -462,7 +462,7 @@ def efficient_cnn(
         raise ValueError("reference_rr_quantile needs reference=True")
     if local_reference_s is not None and not reference:
         raise ValueError("local_reference_s needs reference=True")
-    local_reference_s = _check_window(local_reference_s)
+    local_reference_s = _check_window(local_reference_s, "local_reference_s")
     height, width = image_shape[:2]
     image = keras.Input(shape=image_shape, name="image")
     rr = keras.Input(shape=(n_rr,), name="rr")

@@ -282,7 +282,7 @@ def test_local_reference_is_the_median_of_each_blocks_window():
         local_reference(images, times[:-1])
     with pytest.raises(ValueError, match="times_s"):
         local_reference(images, np.r_[times[:-1], np.nan])
-    with pytest.raises(ValueError, match="local_reference_s"):
+    with pytest.raises(ValueError, match="window_s must"):
         local_reference(images, times, window_s=0.0)
     with pytest.raises(ValueError, match="pre_rr_s"):
         local_reference(images, times, rr_quantile=0.8)
