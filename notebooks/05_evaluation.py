@@ -288,9 +288,9 @@ if not quick:
 # %% [markdown]
 # The per-class scores, especially for S, move a lot between protocols and between folds; the
 # standard deviations of protocol (c) show how much of that is the luck of the split. Which
-# patients are in the test set decides as much as the model does. The training seed is a second,
-# smaller lottery: retrained on the same split with another seed, the same setup gives an S F1 a few
-# points higher or lower, because a handful of S-rich test patients flip together
+# patients are in the test set decides as much as the model does. The training seed is a second
+# lottery: retrained on the same split with another seed, the same setup can give an S F1 as much as
+# 0.3 higher or lower, because a handful of S-rich test patients flip together
 # (`python benchmarks/models.py` retrains (a) and (b) with three seeds and reports the spread).
 #
 # ## Leakage: a beat-level split
