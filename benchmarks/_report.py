@@ -23,6 +23,14 @@ def int_list(ap: argparse.ArgumentParser, value: str, flag: str) -> list[int]:
         ap.error(f"{flag} must be comma-separated integers, got {value!r}")
 
 
+def name_list(ap: argparse.ArgumentParser, value: str, allowed, flag: str) -> list[str]:
+    """The names of a comma-separated option value; ``ap.error`` (exit 2) unless they are some of ``allowed``."""
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names or set(names) - set(allowed):
+        ap.error(f"{flag} must name some of {','.join(allowed)}, got {value!r}")
+    return names
+
+
 def write_report(out: str | Path, stem: str, results: dict, md: str) -> None:
     """Write ``out/stem.json`` and ``out/stem.md`` atomically, then print the Markdown."""
     out = Path(out)

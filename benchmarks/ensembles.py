@@ -30,7 +30,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _report import int_list, log, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _report import int_list, log, name_list, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from ecglib.data import CLASSES, RECORDS  # noqa: E402
 from ecglib.dataset import build_dataset  # noqa: E402
@@ -59,9 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--name", default="ensembles", help="file stem of the outputs (NAME.json, NAME.md)")
     ap.add_argument("--out", default="results", help="output directory")
     args = ap.parse_args(argv)
-    keys = [p.strip() for p in args.protocols.split(",") if p.strip()]
-    if not keys or sorted(set(keys) - set(PROTOCOLS)):
-        ap.error(f"--protocols must name some of {','.join(PROTOCOLS)}, got {args.protocols!r}")
+    keys = name_list(ap, args.protocols, PROTOCOLS, "--protocols")
     seeds = int_list(ap, args.seeds, "--seeds")
     if len(set(seeds)) != len(seeds):
         ap.error(f"--seeds must not repeat a seed, got {args.seeds!r}")

@@ -36,7 +36,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _report import int_list, log, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _report import int_list, log, name_list, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from ecglib.data import CLASSES, RECORDS  # noqa: E402
 from ecglib.dataset import build_dataset  # noqa: E402
@@ -64,10 +64,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed-epochs", type=int, default=1, help="epochs for the seed CNN budget run")
     ap.add_argument("--seed-val-beats", type=int, default=2000, help="validation beats scored per seed epoch")
     args = ap.parse_args(argv)
-    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
-    bad = sorted(set(protocols) - {"a", "b", "c", "leak", "seeds"})
-    if bad:
-        ap.error(f"unknown protocols {bad}; choose from a,b,c,leak,seeds")
+    protocols = name_list(ap, args.protocols, ("a", "b", "c", "leak", "seeds"), "--protocols")
     train_seeds = int_list(ap, args.train_seeds, "--train-seeds")
     if "seeds" in protocols and (not train_seeds or args.seed in train_seeds):
         ap.error(f"--train-seeds must name seeds other than --seed {args.seed}, got {args.train_seeds!r}")
