@@ -77,10 +77,9 @@ def main(argv=None) -> int:
         probas, singles = {}, []
         for seed in seeds:
             log(f"{label}: training seed {seed}")
-            m, result = fit_evaluate(EFFICIENT, parts["train"], parts["val"], parts["test"], quick=args.quick,
-                                     seed=seed, verbose=False)  # fmt: skip
-            probas[seed] = (predict_proba(result.model, EFFICIENT.model_name, parts["val"]),
-                            predict_proba(result.model, EFFICIENT.model_name, parts["test"]))  # fmt: skip
+            m, result, test_proba = fit_evaluate(EFFICIENT, parts["train"], parts["val"], parts["test"],
+                                                 quick=args.quick, return_proba=True, seed=seed, verbose=False)  # fmt: skip
+            probas[seed] = (predict_proba(result.model, EFFICIENT.model_name, parts["val"]), test_proba)
             singles.append({"seeds": [seed], "seconds": m["seconds"], "best_epoch": m["best_epoch"],
                             **score(parts, *probas[seed])})  # fmt: skip
             log(f"  val mF1 {singles[-1]['val_macro_f1']:.3f}, test S F1 {singles[-1]['per_class']['S']['f1']:.3f}")

@@ -173,7 +173,16 @@ def beat_level_split(n: int, seed: int = 0, fractions=(0.70, 0.15, 0.15)) -> dic
     }
 
 
-def fit_evaluate(setup: ModelSetup, train: Dataset, val: Dataset, test: Dataset, *, quick: bool = False, **overrides):
+def fit_evaluate(
+    setup: ModelSetup,
+    train: Dataset,
+    val: Dataset,
+    test: Dataset,
+    *,
+    quick: bool = False,
+    return_proba: bool = False,
+    **overrides,
+):
     """Train ``setup`` on ``train`` (early stopping on ``val``) and score ``test``.
 
     ``overrides`` replace fields of ``setup.train`` (e.g. ``epochs=1``, ``max_train_beats=5000``);
@@ -184,6 +193,9 @@ def fit_evaluate(setup: ModelSetup, train: Dataset, val: Dataset, test: Dataset,
     metrics, result
         :func:`ecglib.evaluate.evaluate_predictions` output plus timing and training details, and
         the :class:`ecglib.train.TrainResult` (the trained model is ``result.model``).
+    metrics, result, proba
+        With ``return_proba``: also the ``(len(test), 3)`` test-set class probabilities the
+        metrics were computed from (e.g. to average several models without predicting again).
     """
     from ecglib.evaluate import evaluate_predictions
     from ecglib.models import predict_proba
@@ -206,7 +218,7 @@ def fit_evaluate(setup: ModelSetup, train: Dataset, val: Dataset, test: Dataset,
         train_config=cfg.to_dict(),
         history=result.history,
     )
-    return metrics, result
+    return (metrics, result, proba) if return_proba else (metrics, result)
 
 
 def summarise_folds(folds: Sequence[dict]) -> dict:

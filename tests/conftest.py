@@ -23,6 +23,14 @@ def data_dir() -> Path:
     return find_data_dir()
 
 
+@pytest.fixture(scope="session")
+def counts(data_dir) -> dict:
+    """``{record: (n_N, n_S, n_V)}`` of the 44 records, as the splits see them."""
+    from ecglib.dataset import class_counts
+
+    return class_counts(data_dir=data_dir)
+
+
 @pytest.fixture()
 def record_copy(tmp_path, data_dir):
     """Copy one record's files (default 100) into a fresh folder, for tests that damage them."""

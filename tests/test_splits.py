@@ -1,13 +1,7 @@
 import pytest
 
 from ecglib.data import PACED_RECORDS, RECORDS
-from ecglib.dataset import class_counts
 from ecglib.splits import LeakageError, assert_no_leakage, ds1_ds2, patient_split, subject_kfold
-
-
-@pytest.fixture(scope="module")
-def counts():
-    return class_counts()
 
 
 @pytest.mark.parametrize("seed", range(10))
