@@ -15,8 +15,8 @@ Protocols (``--protocols``, comma-separated, default all):
 * ``leak`` — the same model on a beat-level random 70/15/15 split versus the patient-wise split
              of (a): how much a leaky split inflates the scores.
 * ``seeds`` — (a) and (b) retrained with other training seeds (``--train-seeds``, same splits):
-             mean ± sd over the training seeds, including the main run's. A single run's S scores
-             move by several points from seed to seed; this says by how much.
+             mean ± sd over the training seeds, including the main run's. A single run's S F1
+             can move by 0.3 from seed to seed; this says by how much.
 
 Writes ``results/models.json`` and ``results/models.md`` and prints the table. Every number comes
 from the run. ``--quick`` uses 12 records and few epochs (a smoke test, not a result).

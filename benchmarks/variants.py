@@ -1,6 +1,6 @@
 """Ablation: a few changes to ``EFFICIENT``, each trained with several seeds on protocols (a) and (b).
 
-One run's S F1 moves by several points from one training seed to the next (see the ``seeds``
+One run's S F1 can move by 0.3 from one training seed to the next (see the ``seeds``
 section of ``benchmarks/models.py``), so a variant is compared on the mean ± sd over seeds, and
 next to its test scores we report the validation macro-F1 of its best epoch: the only score a
 variant may fairly be chosen on (the test patients are for reporting).

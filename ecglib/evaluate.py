@@ -3,8 +3,9 @@
 :func:`evaluate_predictions` returns a JSON-serialisable dict: accuracy, macro-F1, per-class
 precision / recall / F1 / support, one-vs-rest ROC-AUC and PR-AUC (average precision), the ANSI/AAMI
 EC57 statistics per class (sensitivity Se, positive predictivity +P, false-positive rate FPR) and the
-confusion matrix (rows = true class, columns = predicted). The plot functions return matplotlib
-figures; :func:`metrics_table` formats one or more metric dicts as a Markdown table.
+confusion matrix (rows = true class, columns = predicted). :func:`tune_class_weights` fits a
+decision rule on validation beats. The plot functions return matplotlib figures;
+:func:`metrics_table` formats one or more metric dicts as a Markdown table.
 """
 
 from __future__ import annotations
@@ -104,6 +105,58 @@ def evaluate_predictions(
         "per_class": per_class,
         "confusion_matrix": cm.astype(int).tolist(),
     }
+
+
+def tune_class_weights(
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    class_names: Sequence[str] = DEFAULT_CLASSES,
+    grid: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Class weights ``w`` that maximise the macro-F1 of ``argmax(proba * w)`` on these beats.
+
+    A decision rule tuned after training, on validation patients (never on the test set): each
+    class's probability is multiplied by its weight before the arg-max, which moves the decision
+    thresholds between classes. The first class's weight stays 1 (only ratios matter); the others
+    are searched over every combination of ``grid``. Among equally good weights the one closest to
+    all ones (smallest sum of ``|log w|``) wins, so a model that needs no change keeps its arg-max.
+
+    Parameters
+    ----------
+    y_true
+        ``(n,)`` integer classes.
+    proba
+        ``(n, k)`` class probabilities.
+    class_names
+        Names of the ``k`` classes, in label order.
+    grid
+        Candidate weights (positive); default 49 values spaced geometrically from 1/30 to 30
+        (the middle one is exactly 1). Include 1 so that the arg-max itself is a candidate.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k,)`` weights, ``w[0] == 1``; score new beats with ``evaluate_predictions(y, proba * w)``.
+    """
+    import itertools
+
+    y, p = _check(y_true, proba, class_names)
+    k = len(class_names)
+    grid = np.geomspace(1 / 30, 30, 49) if grid is None else np.asarray(grid, dtype=np.float64)
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
+        raise ValueError(f"grid must be a non-empty 1-D sequence of positive weights, got {grid!r}")
+    best_key, best_w = None, np.ones(k)
+    for rest in itertools.product(grid, repeat=k - 1):
+        w = np.array([1.0, *rest])
+        pred = (p * w).argmax(axis=1)
+        cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
+        tp = np.diag(cm)
+        denom = cm.sum(axis=0) + cm.sum(axis=1)  # 2 TP + FP + FN
+        f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
+        key = (f1.mean(), -np.abs(np.log(w)).sum())
+        if best_key is None or key > best_key:
+            best_key, best_w = key, w
+    return best_w
 
 
 # ------------------------------------------------------------------------------------------ plots

@@ -28,6 +28,7 @@ from ecglib.evaluate import (  # noqa: E402
     plot_history,
     plot_pr,
     plot_roc,
+    tune_class_weights,
 )
 
 
@@ -119,3 +120,33 @@ def test_bad_inputs_raise(known):
         plot_confusion_matrix(np.zeros((2, 3)))
     with pytest.raises(ValueError):
         plot_history({})
+
+
+def test_tune_class_weights_undoes_a_shrunk_class(known):
+    y, proba = known
+    shrunk = proba * np.array([1.0, 0.1, 1.0])  # a model that under-calls class 1 tenfold
+    w = tune_class_weights(y, shrunk)
+    assert w[0] == 1.0 and 5 < w[1] < 20
+    tuned = evaluate_predictions(y, shrunk * w)["macro_f1"]
+    assert tuned > evaluate_predictions(y, shrunk)["macro_f1"] + 0.1
+    assert tuned >= f1_score(y, proba.argmax(1), average="macro") - 1e-12  # at least as good as unshrunk
+
+
+def test_tune_class_weights_is_the_grid_optimum(known):
+    y, proba = known
+    grid = [0.25, 0.5, 1.0, 2.0, 4.0]
+    w = tune_class_weights(y, proba, grid=grid)
+    scores = [f1_score(y, (proba * [1, a, b]).argmax(1), average="macro") for a in grid for b in grid]
+    assert f1_score(y, (proba * w).argmax(1), average="macro") == pytest.approx(max(scores))
+
+
+def test_tune_class_weights_keeps_a_perfect_model():
+    y = np.repeat([0, 1, 2], 20)
+    proba = np.full((60, 3), 0.1) + 0.8 * np.eye(3)[y]  # F1 = 1 for many weights; the tie-break keeps ones
+    assert np.array_equal(tune_class_weights(y, proba), np.ones(3))  # the default grid holds 1 exactly
+
+
+@pytest.mark.parametrize("grid", [[], [0.0, 1.0], [1.0, np.nan], [[1.0]]])
+def test_tune_class_weights_bad_grid(known, grid):
+    with pytest.raises(ValueError, match="grid must be"):
+        tune_class_weights(*known, grid=grid)
