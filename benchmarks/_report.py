@@ -1,4 +1,5 @@
-"""What the model benchmarks share: timestamped progress lines and writing their JSON + Markdown."""
+"""What the model benchmarks share: protocol keys, training one split with several seeds,
+timestamped progress lines, option parsing and writing their JSON + Markdown."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ import time
 from pathlib import Path
 
 from ecglib._io import atomic_path
+
+#: ``--protocols`` keys of the model benchmarks → (:data:`ecglib.protocols.PROTOCOLS` name, table label).
+PROTOCOL_KEYS: dict[str, tuple[str, str]] = {
+    "a": ("seed", "(a) patient 70/15/15"),
+    "b": ("ds1ds2", "(b) DS1 → DS2"),
+    "c": ("kfold", "(c) 5-fold"),
+}
 
 
 def log(msg: str) -> None:
@@ -41,3 +49,30 @@ def write_report(out: str | Path, stem: str, results: dict, md: str) -> None:
     print()
     print(md)
     log(f"wrote {out / (stem + '.json')} and {out / (stem + '.md')}")
+
+
+def one_split(data, key: str, quick: bool) -> tuple[dict, dict]:
+    """The split of protocol ``key`` (``"a"`` or ``"b"``, split seed 0) and its train/val/test Datasets."""
+    from ecglib.protocols import protocol_splits
+
+    (split,) = protocol_splits(PROTOCOL_KEYS[key][0], data.class_counts(), seed=0, quick=quick)
+    return split, {k: data.subset(v) for k, v in split.items()}
+
+
+def train_seeds(parts: dict, label: str, seeds, quick: bool):
+    """Train ``EFFICIENT`` once per training seed on ``parts``; yield each run as it finishes.
+
+    Yields
+    ------
+    seed, metrics, val_proba, test_proba
+        The seed, :func:`ecglib.protocols.fit_evaluate`'s test metrics, and the ``(n, 3)`` class
+        probabilities of the validation and the test beats.
+    """
+    from ecglib.models import predict_proba
+    from ecglib.protocols import EFFICIENT, fit_evaluate
+
+    for seed in seeds:
+        log(f"{label}: training seed {seed}")
+        m, result, test_proba = fit_evaluate(EFFICIENT, parts["train"], parts["val"], parts["test"], quick=quick,
+                                             return_proba=True, seed=seed, verbose=False)  # fmt: skip
+        yield seed, m, predict_proba(result.model, EFFICIENT.model_name, parts["val"]), test_proba

@@ -30,14 +30,22 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _report import int_list, log, name_list, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _report import (  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+    PROTOCOL_KEYS,
+    int_list,
+    log,
+    name_list,
+    one_split,
+    train_seeds,
+    write_report,
+)
 
 from ecglib.data import CLASSES, RECORDS  # noqa: E402
 from ecglib.dataset import build_dataset  # noqa: E402
 from ecglib.evaluate import evaluate_predictions  # noqa: E402
-from ecglib.protocols import EFFICIENT, QUICK_RECORDS, fit_evaluate, protocol_splits, summarise_folds  # noqa: E402
+from ecglib.protocols import EFFICIENT, QUICK_RECORDS, summarise_folds  # noqa: E402
 
-PROTOCOLS = {"a": ("seed", "(a) patient 70/15/15"), "b": ("ds1ds2", "(b) DS1 → DS2")}
+PROTOCOLS = {k: PROTOCOL_KEYS[k] for k in ("a", "b")}  # one split each: no 5-fold (c)
 KEEP = ("accuracy", "macro_f1", "macro_roc_auc", "macro_pr_auc", "per_class")
 
 
@@ -49,8 +57,6 @@ def score(parts, val_proba: np.ndarray, test_proba: np.ndarray) -> dict:
 
 
 def main(argv=None) -> int:
-    from ecglib.models import predict_proba
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="12 records, 2 epochs: a smoke test")
     ap.add_argument("--seeds", default="0,1,2,3,4,5", help="training seeds (comma-separated); the splits use seed 0")
@@ -71,15 +77,11 @@ def main(argv=None) -> int:
     results: dict = {"seeds": seeds, "size": args.size, "quick": args.quick, "protocols": {}}
     rows = []
     for key in keys:
-        protocol, label = PROTOCOLS[key]
-        (split,) = protocol_splits(protocol, data.class_counts(), seed=0, quick=args.quick)
-        parts = {k: data.subset(v) for k, v in split.items()}
+        label = PROTOCOLS[key][1]
+        split, parts = one_split(data, key, args.quick)
         probas, singles = {}, []
-        for seed in seeds:
-            log(f"{label}: training seed {seed}")
-            m, result, test_proba = fit_evaluate(EFFICIENT, parts["train"], parts["val"], parts["test"],
-                                                 quick=args.quick, return_proba=True, seed=seed, verbose=False)  # fmt: skip
-            probas[seed] = (predict_proba(result.model, EFFICIENT.model_name, parts["val"]), test_proba)
+        for seed, m, val_proba, test_proba in train_seeds(parts, label, seeds, args.quick):
+            probas[seed] = (val_proba, test_proba)
             singles.append({"seeds": [seed], "seconds": m["seconds"], "best_epoch": m["best_epoch"],
                             **score(parts, *probas[seed])})  # fmt: skip
             log(f"  val mF1 {singles[-1]['val_macro_f1']:.3f}, test S F1 {singles[-1]['per_class']['S']['f1']:.3f}")

@@ -43,7 +43,13 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _report import int_list, log, name_list, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _report import (  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+    PROTOCOL_KEYS,
+    int_list,
+    log,
+    name_list,
+    write_report,
+)
 
 from ecglib.data import RECORDS  # noqa: E402
 from ecglib.dataset import build_dataset  # noqa: E402
@@ -70,7 +76,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "fft64": ("STFT window 64 samples (8 rows)", {"spec": {"n_fft": 64}}),
     "hop8": ("STFT hop 8 samples (91 columns)", {"spec": {"hop_length": 8}}),
 }
-PROTOCOLS = {"a": ("seed", "(a) patient 70/15/15"), "b": ("ds1ds2", "(b) DS1 → DS2"), "c": ("kfold", "(c) 5-fold")}
+PROTOCOLS = PROTOCOL_KEYS
 
 
 def overrides_for(name: str) -> dict:
