@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
+from ecglib.beats import RR_FEATURES
 from ecglib.book import beat_rhythms, glue, per_record_scores, quick_mode, scores_by_rhythm, scores_by_symbol
 from ecglib.data import CLASSES, RECORDS, load_record
 from ecglib.dataset import build_dataset
@@ -244,6 +245,41 @@ print(rhythm_counts)
 
 # %% tags=["remove-cell"]
 assert by_rhythm["beats"].sum() == len(test) and by_rhythm["errors"].sum() == int(np.sum(pred != test.labels))
+
+# %% [markdown]
+# The RR features put numbers on both contexts. For each test patient with many S beats, the
+# median, per class, of the three RR features the network reads (chapter 2: the interval before
+# the beat, the one after it and the mean of the last ten, each divided by the recording's mean
+# RR), and of the ratio of the first to the third, the beat's prematurity against the local rhythm:
+
+# %%
+rr_names = list(EFFICIENT.train.model_kwargs["rr_features"])
+rr_table = pd.DataFrame(test.rr[:, [RR_FEATURES.index(n) for n in rr_names]], columns=rr_names)
+rr_table["pre / local"] = rr_table["pre_rr_norm"] / rr_table["local_rr_norm"]
+rr_table["record"], rr_table["class"] = test.records, np.array(CLASSES)[test.labels]
+min_s = 1 if quick else 20  # quick mode's test patients hold few S beats
+s_rich = [str(r) for r in np.unique(test.records) if np.sum((test.records == r) & (test.labels == 1)) >= min_s]
+rr_medians = rr_table[rr_table["record"].isin(s_rich)].groupby(["record", "class"]).median()
+rr_medians.round(2)
+
+# %% [markdown]
+# An isolated S beat comes early (a pre-RR well below 1, below the normal beats of its own
+# recording) and is followed by a pause (a post-RR above 1), so its pre / local ratio is below 1
+# too. The S beats of a supraventricular tachycardia run have a short pre-RR and a short post-RR,
+# but their local mean is just as short: their pre / local ratio is about 1, as for a normal beat.
+# What sets a run's beats apart from the normal beats of a fast atrial fibrillation, whose RR
+# features can look alike, is the P wave before each QRS complex and the regularity of the run.
+
+# %% tags=["remove-cell"]
+assert len(rr_medians) > 0 and rr_medians.notna().all().all()
+if not quick:  # the claims above, on the S-rich test patients of the full split
+    assert "207" in s_rich, s_rich  # 207: S beats in runs of SVTA
+    s207 = rr_medians.loc[("207", "S")]
+    assert s207["pre_rr_norm"] < 0.7 and s207["post_rr_norm"] < 0.7 and 0.9 < s207["pre / local"] < 1.1, s207
+    for rec in s_rich:
+        if rec != "207":  # isolated premature S beats
+            s, n = rr_medians.loc[(rec, "S")], rr_medians.loc[(rec, "N")]
+            assert s["pre_rr_norm"] < n["pre_rr_norm"] and s["post_rr_norm"] > 1 and s["pre / local"] < 0.9, (rec, s)
 
 # %% [markdown]
 # ## Three protocols
