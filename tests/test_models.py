@@ -403,9 +403,6 @@ def test_efficient_cnn_rr_feature_selection_and_image_dropout(native, tmp_path):
         efficient_cnn(native.images.shape[1:], n_rr=3, rr_features=["pre_rr_norm"])
 
 
-# The model is saved untrained: Keras then warns, on loading, that the optimizer it rebuilds has
-# more variables than the saved one that never took a step. Nothing is lost.
-@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer:UserWarning")
 def test_models_saved_with_fewer_rr_features_take_the_leading_columns(native, tmp_path):
     """A model saved when RR_FEATURES had 6 columns (before rr_irregularity) still predicts."""
     from ecglib.beats import RR_FEATURES
