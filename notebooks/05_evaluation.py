@@ -263,8 +263,8 @@ rr_medians = rr_table[rr_table["record"].isin(s_rich)].groupby(["record", "class
 rr_medians.round(2)
 
 # %% [markdown]
-# An isolated S beat comes early (a pre-RR well below 1, below the normal beats of its own
-# recording) and is followed by a pause (a post-RR above 1), so its pre / local ratio is below 1
+# An isolated S beat comes early (a pre-RR below that of the normal beats of its own recording)
+# and is followed by a pause (a post-RR above 1), so its pre / local ratio is below 1
 # too. The S beats of a supraventricular tachycardia run have a short pre-RR and a short post-RR,
 # but their local mean is just as short: their pre / local ratio is about 1, as for a normal beat.
 # What sets a run's beats apart from the normal beats of a fast atrial fibrillation, whose RR
