@@ -19,6 +19,10 @@ Variants (``--variants``, comma-separated, default all):
 * ``fft64``     — a shorter STFT window, 64 samples (0.18 s, 5.6 Hz bins: 8 rows below 45 Hz
   instead of 16), for sharper timing of the P wave against the QRS complex;
 * ``hop8``      — twice as many STFT columns (a hop of 8 samples, 22 ms, instead of 16).
+* ``hop8pool4`` — ``hop8`` with the time axis pooled by 4 after the first conv block, so only that
+  block pays for the finer grid (``first_time_pool=4``);
+* ``hop8f8``    — ``hop8`` with 8 instead of 16 channels in the first conv block, whose activations
+  (16 × 91 × channels per beat) dominate the cost of a training step on a CPU.
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
@@ -75,6 +79,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
               {"model_kwargs": {"rr_features": [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]}}),
     "fft64": ("STFT window 64 samples (8 rows)", {"spec": {"n_fft": 64}}),
     "hop8": ("STFT hop 8 samples (91 columns)", {"spec": {"hop_length": 8}}),
+    "hop8pool4": ("hop 8, time pooled by 4 after block 1",
+                  {"spec": {"hop_length": 8}, "model_kwargs": {"first_time_pool": 4}}),
+    "hop8f8": ("hop 8, 8 channels in block 1", {"spec": {"hop_length": 8}, "model_kwargs": {"filters": [8, 32, 32]}}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 

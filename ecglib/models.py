@@ -400,6 +400,7 @@ def efficient_cnn(
     rr_features: Sequence[str] | None = None,
     reference_rr_quantile: float | None = None,
     local_reference_s: float | None = None,
+    first_time_pool: int = 2,
 ) -> keras.Model:
     """Our model: native-resolution spectrogram + RR features, compiled.
 
@@ -445,6 +446,10 @@ def efficient_cnn(
         Names (from :data:`ecglib.beats.RR_FEATURES`) of the RR columns the network uses; the
         ``"rr"`` input still takes all ``n_rr`` columns, in that order. ``None`` uses all.
         Ratios to the recording's mean RR transfer to new patients better than seconds do.
+    first_time_pool
+        Pooling factor of the time axis after the first conv block (later blocks pool by 2). With
+        an STFT hop of 8 samples (twice the columns of a hop of 16), 4 lets the first block see the
+        finer time grid while the later, costlier blocks run on the grid of a hop of 16.
 
     Returns
     -------
@@ -458,6 +463,8 @@ def efficient_cnn(
         raise ValueError(f"image_shape must be (height, width) or (height, width, 1), got {image_shape!r}")
     if n_rr < 1 or n_classes < 2 or not filters:
         raise ValueError(f"need n_rr >= 1, n_classes >= 2 and at least one conv block, got {n_rr}, {n_classes}, {filters}")
+    if isinstance(first_time_pool, bool) or not isinstance(first_time_pool, (int, np.integer)) or first_time_pool < 1:
+        raise ValueError(f"first_time_pool must be a positive integer, got {first_time_pool!r}")
     if reference_rr_quantile is not None and not reference:
         raise ValueError("reference_rr_quantile needs reference=True")
     if local_reference_s is not None and not reference:
@@ -493,7 +500,8 @@ def efficient_cnn(
         x = layers.ReLU(name=f"relu{i}")(x)
         if not last:
             # Pool only while the frequency axis is still > 2 rows; time keeps shrinking.
-            pool = (2 if x.shape[1] > 2 else 1, 2 if x.shape[2] > 2 else 1)
+            t_pool = first_time_pool if i == 1 else 2
+            pool = (2 if x.shape[1] > 2 else 1, t_pool if x.shape[2] > t_pool else 1)
             x = layers.MaxPooling2D(pool, name=f"pool{i}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     if image_dropout:

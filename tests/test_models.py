@@ -73,6 +73,17 @@ def test_efficient_cnn_is_small_and_named(native):
     np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-5)
 
 
+def test_efficient_cnn_first_time_pool(native):
+    shape = native.images.shape[1:]
+    grids = {k: efficient_cnn(shape, first_time_pool=k).get_layer(LAST_CONV).output.shape[1:3] for k in (2, 4)}
+    # Frequency pooled by 2 per block either way; time by 4 then 2 instead of 2 and 2.
+    assert grids[2] == (shape[0] // 4, shape[1] // 4) and grids[4] == (shape[0] // 4, shape[1] // 8)
+    assert efficient_cnn(shape, first_time_pool=4).count_params() == efficient_cnn(shape).count_params()
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match="first_time_pool"):
+            efficient_cnn(shape, first_time_pool=bad)
+
+
 def test_seed_batches_match_to_rgb(seed_data):
     seq = model_inputs("seed_cnn", seed_data, batch_size=8)
     x, y = seq[0]
