@@ -449,7 +449,8 @@ def efficient_cnn(
     first_time_pool
         Pooling factor of the time axis after the first conv block (later blocks pool by 2). With
         an STFT hop of 8 samples (twice the columns of a hop of 16), 4 lets the first block see the
-        finer time grid while the later, costlier blocks run on the grid of a hop of 16.
+        finer time grid while the later blocks run on the grid of a hop of 16 (variant
+        ``hop8pool4`` of ``benchmarks/variants.py``; on a CPU it trained no faster than hop 8).
 
     Returns
     -------
