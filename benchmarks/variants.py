@@ -18,7 +18,7 @@ Variants (``--variants``, comma-separated, default all):
   large in atrial fibrillation and flutter, where a short interval is no sign of an early beat);
 * ``fft64``     — a shorter STFT window, 64 samples (0.18 s, 5.6 Hz bins: 8 rows below 45 Hz
   instead of 16), for sharper timing of the P wave against the QRS complex;
-* ``hop8``      — twice as many STFT columns (a hop of 8 samples, 22 ms, instead of 16).
+* ``hop8``      — twice as many STFT columns (a hop of 8 samples, 22 ms, instead of 16);
 * ``hop8pool4`` — ``hop8`` with the time axis pooled by 4 after the first conv block, so only that
   block pays for the finer grid (``first_time_pool=4``);
 * ``hop8f8``    — ``hop8`` with 8 instead of 16 channels in the first conv block, whose activations
