@@ -22,7 +22,9 @@ Variants (``--variants``, comma-separated, default all):
 * ``hop8pool4`` — ``hop8`` with the time axis pooled by 4 after the first conv block, so only that
   block pays for the finer grid (``first_time_pool=4``);
 * ``hop8f8``    — ``hop8`` with 8 instead of 16 channels in the first conv block, whose activations
-  (16 × 91 × channels per beat) dominate the cost of a training step on a CPU.
+  (16 × 91 × channels per beat) dominate the cost of a training step on a CPU;
+* ``hop8s2``    — ``hop8`` read by a first conv of 3 × 5 with a time stride of 2
+  (``first_time_stride=2``), so the first block's activations are on the hop-16 grid.
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
@@ -82,6 +84,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "hop8pool4": ("hop 8, time pooled by 4 after block 1",
                   {"spec": {"hop_length": 8}, "model_kwargs": {"first_time_pool": 4}}),
     "hop8f8": ("hop 8, 8 channels in block 1", {"spec": {"hop_length": 8}, "model_kwargs": {"filters": [8, 32, 32]}}),
+    "hop8s2": ("hop 8, first conv 3 × 5 with time stride 2",
+               {"spec": {"hop_length": 8}, "model_kwargs": {"first_time_stride": 2}}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 

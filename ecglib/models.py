@@ -401,6 +401,7 @@ def efficient_cnn(
     reference_rr_quantile: float | None = None,
     local_reference_s: float | None = None,
     first_time_pool: int = 2,
+    first_time_stride: int = 1,
 ) -> keras.Model:
     """Our model: native-resolution spectrogram + RR features, compiled.
 
@@ -451,6 +452,12 @@ def efficient_cnn(
         an STFT hop of 8 samples (twice the columns of a hop of 16), 4 lets the first block see the
         finer time grid while the later blocks run on the grid of a hop of 16 (variant
         ``hop8pool4`` of ``benchmarks/variants.py``; on a CPU it trained no faster than hop 8).
+    first_time_stride
+        Stride of the first conv along the time axis; its kernel then spans ``2 * stride + 1``
+        columns (3 × 5 for a stride of 2), so that with an STFT hop of 8 samples it covers the
+        time span of a 3 × 3 kernel on the columns of a hop of 16. With that hop and a stride of 2,
+        the first block reads the finer grid but computes (and stores) its activations on the grid
+        of a hop of 16, which set the cost of a training step on a CPU (variant ``hop8s2``).
 
     Returns
     -------
@@ -464,8 +471,9 @@ def efficient_cnn(
         raise ValueError(f"image_shape must be (height, width) or (height, width, 1), got {image_shape!r}")
     if n_rr < 1 or n_classes < 2 or not filters:
         raise ValueError(f"need n_rr >= 1, n_classes >= 2 and at least one conv block, got {n_rr}, {n_classes}, {filters}")
-    if isinstance(first_time_pool, bool) or not isinstance(first_time_pool, (int, np.integer)) or first_time_pool < 1:
-        raise ValueError(f"first_time_pool must be a positive integer, got {first_time_pool!r}")
+    for name, value in (("first_time_pool", first_time_pool), ("first_time_stride", first_time_stride)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if reference_rr_quantile is not None and not reference:
         raise ValueError("reference_rr_quantile needs reference=True")
     if local_reference_s is not None and not reference:
@@ -495,7 +503,9 @@ def efficient_cnn(
         x = layers.Concatenate(name="channels")(channels)
     for i, f in enumerate(filters, start=1):
         last = i == len(filters)
-        x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, name=LAST_CONV if last else f"conv{i}")(x)
+        stride = first_time_stride if i == 1 else 1
+        x = layers.Conv2D(f, (3, 2 * stride + 1), strides=(1, stride), padding="same", use_bias=not batch_norm,
+                          name=LAST_CONV if last else f"conv{i}")(x)  # fmt: skip
         if batch_norm:
             x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
         x = layers.ReLU(name=f"relu{i}")(x)

@@ -84,6 +84,18 @@ def test_efficient_cnn_first_time_pool(native):
             efficient_cnn(shape, first_time_pool=bad)
 
 
+def test_efficient_cnn_first_time_stride(native):
+    shape = native.images.shape[1:]
+    model = efficient_cnn(shape, first_time_stride=2)
+    conv1 = model.get_layer("conv1")
+    # The first block's activations are on a time grid half as fine, read through a 3 x 5 kernel.
+    assert conv1.output.shape[1:3] == (shape[0], -(-shape[1] // 2)) and conv1.kernel.shape[:2] == (3, 5)
+    assert efficient_cnn(shape).get_layer("conv1").kernel.shape[:2] == (3, 3)
+    for bad in (0, 1.5, False):
+        with pytest.raises(ValueError, match="first_time_stride"):
+            efficient_cnn(shape, first_time_stride=bad)
+
+
 def test_seed_batches_match_to_rgb(seed_data):
     seq = model_inputs("seed_cnn", seed_data, batch_size=8)
     x, y = seq[0]
