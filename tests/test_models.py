@@ -446,3 +446,24 @@ def test_models_saved_with_fewer_rr_features_take_the_leading_columns(native, tm
     assert model_batch(old, "efficient_cnn", native, [0, 1])["rr"].shape == (2, 6)
     with pytest.raises(ValueError, match="takes 7 RR features but rr has 6"):
         rr_for_model(efficient_cnn(native.images.shape[1:]), native.rr[:, :6])
+
+
+@pytest.mark.parametrize("preset, pooled", [(None, True), ("false", False)])
+def test_importing_ecglib_gives_tensorflow_a_pooled_cpu_allocator(preset, pooled):
+    # Only TensorFlow's BFC allocator keeps statistics, so get_memory_info tells which one runs.
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    if preset is not None:
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = preset
+    code = (
+        "import ecglib, os, tensorflow as tf; tf.ones((256, 256));"
+        "print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])\n"
+        "try:\n    print(tf.config.experimental.get_memory_info('CPU:0')['peak'] > 0)\n"
+        "except ValueError:\n    print('no stats')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == (["true", "True"] if pooled else ["false", "no", "stats"])
