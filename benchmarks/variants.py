@@ -24,7 +24,10 @@ Variants (``--variants``, comma-separated, default all):
 * ``hop8f8``    — ``hop8`` with 8 instead of 16 channels in the first conv block, whose activations
   (16 × 91 × channels per beat) dominate the cost of a training step on a CPU;
 * ``hop8s2``    — ``hop8`` read by a first conv of 3 × 5 with a time stride of 2
-  (``first_time_stride=2``), so the first block's activations are on the hop-16 grid.
+  (``first_time_stride=2``), so the first block's activations are on the hop-16 grid;
+* ``vrrswap``   — half the V training beats, redrawn each epoch, shown with a random N beat's RR
+  features (``TrainConfig.v_rr_swap=0.5``): a V beat is to be told by its shape, since escape
+  beats come late and premature beats in runs are not early against their neighbours.
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
@@ -86,6 +89,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "hop8f8": ("hop 8, 8 channels in block 1", {"spec": {"hop_length": 8}, "model_kwargs": {"filters": [8, 32, 32]}}),
     "hop8s2": ("hop 8, first conv 3 × 5 with time stride 2",
                {"spec": {"hop_length": 8}, "model_kwargs": {"first_time_stride": 2}}),
+    "vrrswap": ("half the V beats with an N beat's RR", {"v_rr_swap": 0.5}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 

@@ -573,6 +573,8 @@ class BeatSequence(keras.utils.PyDataset):
     With ``shuffle`` the order is redrawn from ``seed`` at every epoch end (reproducibly);
     ``class_fraction={0: 0.25}`` then also draws a fresh random quarter of class 0 each epoch
     (majority-class undersampling: shorter epochs, every beat still seen over several epochs).
+    ``rr_swap={2: 0.5}`` (needs ``shuffle``) shows a fresh random half of the class-2 beats, each
+    epoch, with the RR features of a randomly drawn class-0 beat instead of their own.
     """
 
     def __init__(
@@ -589,6 +591,7 @@ class BeatSequence(keras.utils.PyDataset):
         seed: int = 0,
         class_weight: dict[int, float] | None = None,
         class_fraction: dict[int, float] | None = None,
+        rr_swap: dict[int, float] | None = None,
         n_classes: int = 3,
         cmap: str = "viridis",
         **kwargs: Any,
@@ -637,12 +640,21 @@ class BeatSequence(keras.utils.PyDataset):
             raise ValueError("class_fraction (a fresh random subsample each epoch) needs shuffle=True")
         if class_fraction and not all(0 < f <= 1 for f in class_fraction.values()):
             raise ValueError(f"class_fraction values must lie in (0, 1], got {class_fraction}")
+        if rr_swap:
+            if labels is None or not shuffle or rr is None:
+                raise ValueError("rr_swap needs labels, shuffle=True and the RR features")
+            if not all(0 < f <= 1 and 0 < int(c) < n_classes for c, f in rr_swap.items()):
+                raise ValueError(f"rr_swap maps classes 1..{n_classes - 1} to fractions in (0, 1], got {rr_swap}")
+            if not np.any(labels == 0):
+                raise ValueError("rr_swap draws RR features from class-0 beats, but labels hold none")
         self.images, self.rr, self.labels = images, rr, labels
+        self._rr_swap = {int(c): float(f) for c, f in (rr_swap or {}).items()}
         self.batch_size, self.shuffle, self.n_classes = int(batch_size), bool(shuffle), int(n_classes)
         self._rng = np.random.default_rng(seed)
         self._fraction = dict(class_fraction or {})
         self._by_class = [np.flatnonzero(labels == c) for c in range(n_classes)] if self._fraction else None
         self._order = self._draw_order() if shuffle else None
+        self._rr_source = self._draw_rr_source()
         self._weights = None
         if class_weight is not None:
             table = np.ones(n_classes, dtype=np.float32)
@@ -664,6 +676,19 @@ class BeatSequence(keras.utils.PyDataset):
             parts.append(idx if k == len(idx) else self._rng.choice(idx, size=k, replace=False))
         return self._rng.permutation(np.concatenate(parts))
 
+    def _draw_rr_source(self) -> np.ndarray | None:
+        """Whose RR features each beat shows this epoch (itself, or a class-0 beat for rr_swap)."""
+        if not self._rr_swap:
+            return None
+        source = np.arange(len(self.images))
+        donors = np.flatnonzero(self.labels == 0)
+        for c, f in self._rr_swap.items():
+            idx = np.flatnonzero(self.labels == c)
+            k = int(round(f * len(idx)))
+            swap = self._rng.choice(idx, size=k, replace=False)
+            source[swap] = self._rng.choice(donors, size=k)
+        return source
+
     def __len__(self) -> int:
         n = len(self._order) if self._order is not None else len(self.images)
         return math.ceil(n / self.batch_size)
@@ -683,7 +708,8 @@ class BeatSequence(keras.utils.PyDataset):
         if self.model_name == "seed_cnn":
             # Same colours as ecglib.spectrogram.to_rgb (whose LUT is this one rounded to uint8).
             return np.round(self._lut[self.images[sel]])
-        x = {"image": self.images[sel], "rr": self.rr[sel]}
+        rr = self.rr[sel] if self._rr_source is None else self.rr[self._rr_source[sel]]
+        x = {"image": self.images[sel], "rr": rr}
         for key, value in self.refs.items():
             x[key] = value[sel]
         return x
@@ -701,6 +727,7 @@ class BeatSequence(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self._order = self._draw_order()
+            self._rr_source = self._draw_rr_source()
 
 
 def model_inputs(
