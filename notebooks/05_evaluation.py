@@ -195,9 +195,10 @@ print(f"ventricular escape (E) beats: {test_e} in the test set, {train_e} in the
 # A class is not one kind of beat. V includes *ventricular escape* beats (symbol E): late beats,
 # not premature ones, that MIT-BIH holds almost only in record 207. This split has
 # {glue:text}`test_e` of them among its test beats and {glue:text}`train_e` among its training
-# beats. A network that has seen one or none of a kind of beat in training cannot be expected to
-# recognise it, and no patient-wise split of this database can give it many: the gap is in the
-# data, not the model. Per-class scores hide such gaps; a table by symbol shows them.
+# beats. A network that has seen one or none of a kind of beat in training cannot be relied on to
+# recognise it (whether it calls them V changes from one training seed to the next), and no
+# patient-wise split of this database can give it many: the gap is in the data, not the model.
+# Per-class scores hide such gaps; a table by symbol shows them.
 
 # %% tags=["remove-cell"]
 assert by_symbol["beats"].sum() == len(test)
