@@ -652,7 +652,8 @@ class BeatSequence(keras.utils.PyDataset):
         self.batch_size, self.shuffle, self.n_classes = int(batch_size), bool(shuffle), int(n_classes)
         self._rng = np.random.default_rng(seed)
         self._fraction = dict(class_fraction or {})
-        self._by_class = [np.flatnonzero(labels == c) for c in range(n_classes)] if self._fraction else None
+        need_classes = self._fraction or self._rr_swap
+        self._by_class = [np.flatnonzero(labels == c) for c in range(n_classes)] if need_classes else None
         self._order = self._draw_order() if shuffle else None
         self._rr_source = self._draw_rr_source()
         self._weights = None
@@ -681,9 +682,9 @@ class BeatSequence(keras.utils.PyDataset):
         if not self._rr_swap:
             return None
         source = np.arange(len(self.images))
-        donors = np.flatnonzero(self.labels == 0)
+        donors = self._by_class[0]
         for c, f in self._rr_swap.items():
-            idx = np.flatnonzero(self.labels == c)
+            idx = self._by_class[c]
             k = int(round(f * len(idx)))
             swap = self._rng.choice(idx, size=k, replace=False)
             source[swap] = self._rng.choice(donors, size=k)
