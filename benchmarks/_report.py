@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import time
 from pathlib import Path
 
@@ -21,6 +22,21 @@ PROTOCOL_KEYS: dict[str, tuple[str, str]] = {
 def log(msg: str) -> None:
     """Print ``msg`` with the wall-clock time, flushed (benchmarks run for many minutes)."""
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else :func:`platform.processor`.
+
+    Recorded with timings and scores because TensorFlow's oneDNN kernels, and so a seed's path
+    through training, differ between CPUs (AVX2 against AVX-512).
+    """
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def int_list(ap: argparse.ArgumentParser, value: str, flag: str) -> list[int]:

@@ -36,7 +36,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _report import int_list, log, name_list, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _report import cpu_model, int_list, log, name_list, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from ecglib.data import CLASSES, RECORDS  # noqa: E402
 from ecglib.dataset import build_dataset  # noqa: E402
@@ -86,6 +86,7 @@ def main(argv=None) -> int:
             "numpy": np.__version__,
             "python": platform.python_version(),
             "cpu_count": os.cpu_count(),
+            "cpu": cpu_model(),
             "quick": args.quick,
             "records": records,
             "efficient": EFFICIENT.metadata(),
@@ -211,7 +212,8 @@ def notes_text(results: dict) -> str:
     p = results["protocols"]
     meta = results["meta"]
     lines.append(
-        f"Machine: {meta['cpu_count']} CPU cores; Keras {meta['keras']}, TensorFlow {meta['tensorflow']}"
+        f"Machine: {meta['cpu_count']} CPU cores ({meta.get('cpu', 'model not recorded')}); "
+        f"Keras {meta['keras']}, TensorFlow {meta['tensorflow']}"
         + (" — QUICK smoke run, not a result." if meta["quick"] else ".")
     )
     if "a" in p and "efficient_cnn" in p["a"]:

@@ -154,6 +154,20 @@ def test_train_one_epoch_on_real_beats(name, native, seed_data):
     assert proba.shape == (len(val), 3) and np.all(np.isfinite(proba))
 
 
+def test_sequence_feeds_keras_without_tf_data_autotuning(native):
+    # With one worker, tf.data's autotuner made some epochs start ~7 s late with the CPU idle
+    # (BeatSequence docstring). PyDatasetAdapter is what fit/predict wrap a PyDataset in (Keras internals).
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+    seq = model_inputs("efficient_cnn", native, batch_size=64)
+    one = model_inputs("efficient_cnn", native, batch_size=64, workers=1)
+    assert seq.workers == 2 and one.workers == 1
+    assert PyDatasetAdapter(seq).get_tf_dataset().options().autotune.enabled is False
+    assert PyDatasetAdapter(one).get_tf_dataset().options().autotune.enabled is not False
+    model = efficient_cnn(native.images.shape[1:])
+    np.testing.assert_array_equal(model.predict(seq, verbose=0), model.predict(one, verbose=0))  # same batches, same order
+
+
 def test_training_is_reproducible(native):
     train, val = native.subset(["100", "119"]), native.subset(["208"])
     a = train_model("efficient_cnn", train, val, FAST).history["loss"]
