@@ -579,8 +579,9 @@ class BeatSequence(keras.utils.PyDataset):
     ``workers`` (a :class:`keras.utils.PyDataset` option) defaults to 2 here, not 1: Keras then
     feeds the batches through its own thread queue and turns tf.data's autotuning off. With one
     worker, the autotuner's background thread (TensorFlow 2.21) made the start of some epochs, and
-    some ``predict`` calls, wait about 7 s with the CPU idle, about a third of training time on a
-    2-core machine. The batches, and so the trained model, are the same either way.
+    some ``predict`` calls, wait about 7 s with the CPU idle: 7 to 28 % of the training time of
+    ``benchmarks/models.py``'s runs on a 2-core Intel machine. The batches, and so the trained
+    model, are the same either way.
     """
 
     def __init__(
