@@ -212,7 +212,7 @@ def notes_text(results: dict) -> str:
     p = results["protocols"]
     meta = results["meta"]
     lines.append(
-        f"Machine: {meta['cpu_count']} CPU cores ({meta.get('cpu', 'model not recorded')}); "
+        f"Machine: {meta['cpu_count']} CPU cores ({meta['cpu']}); "
         f"Keras {meta['keras']}, TensorFlow {meta['tensorflow']}"
         + (" — QUICK smoke run, not a result." if meta["quick"] else ".")
     )
