@@ -27,7 +27,9 @@ Variants (``--variants``, comma-separated, default all):
   (``first_time_stride=2``), so the first block's activations are on the hop-16 grid;
 * ``vrrswap``   — half the V training beats, redrawn each epoch, shown with a random N beat's RR
   features (``TrainConfig.v_rr_swap=0.5``): a V beat is to be told by its shape, since escape
-  beats come late and premature beats in runs are not early against their neighbours.
+  beats come late and premature beats in runs are not early against their neighbours;
+* ``cosine``    — the learning rate decayed on a cosine over the epochs, set at each epoch's start
+  (``TrainConfig.lr_schedule="cosine"``), so the weights settle late in training.
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
@@ -90,6 +92,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "hop8s2": ("hop 8, first conv 3 × 5 with time stride 2",
                {"spec": {"hop_length": 8}, "model_kwargs": {"first_time_stride": 2}}),
     "vrrswap": ("half the V beats with an N beat's RR", {"v_rr_swap": 0.5}),
+    "cosine": ("learning rate decayed per epoch on a cosine", {"lr_schedule": "cosine"}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 

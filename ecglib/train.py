@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -67,6 +68,11 @@ class TrainConfig:
         random N training beat instead of their own (a fresh draw every epoch). It teaches that a
         ventricular beat is told by its shape, whatever its timing: ventricular escape beats come
         late, not early, and MIT-BIH holds almost none outside record 207. 0 (default) disables it.
+    lr_schedule
+        ``"constant"`` (default): ``learning_rate`` throughout. ``"cosine"``: set at the start of
+        each epoch ``e`` (from 0) to ``learning_rate · (1 + cos(π e / epochs)) / 2``, so the steps
+        shrink towards the last epoch and the weights settle instead of swinging from epoch to
+        epoch (early stopping still applies). The rate used is logged as ``learning_rate``.
     verbose
         Print one line per epoch.
     """
@@ -83,6 +89,7 @@ class TrainConfig:
     model_kwargs: dict = field(default_factory=dict)
     ema: float = 0.0
     v_rr_swap: float = 0.0
+    lr_schedule: str = "constant"
     verbose: bool = True
 
     def __post_init__(self) -> None:
@@ -100,6 +107,8 @@ class TrainConfig:
             raise ValueError(f"ema must lie in [0, 1), got {self.ema}")
         if not 0 <= self.v_rr_swap <= 1:
             raise ValueError(f"v_rr_swap must lie in [0, 1], got {self.v_rr_swap}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.max_train_beats is not None and self.max_train_beats < 1:
             raise ValueError(f"max_train_beats must be positive or None, got {self.max_train_beats}")
 
@@ -176,6 +185,11 @@ def stratified_subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarra
         k = max(1, int(round(n * len(idx) / len(labels))))
         out.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
     return np.sort(np.concatenate(out))
+
+
+def cosine_rate(config: TrainConfig, epoch: int) -> float:
+    """Learning rate of epoch ``epoch`` (from 0) under ``lr_schedule="cosine"`` (see :class:`TrainConfig`)."""
+    return float(config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs)))
 
 
 def _make_val_callback(model_name: str, val, batch_size: int, verbose: bool, reference_kwargs: dict | None = None):
@@ -346,6 +360,8 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
         )
     t0 = time.perf_counter()
     callbacks = [val_cb, stop] if not config.ema else [_make_ema_callback(config.ema), val_cb, stop]
+    if config.lr_schedule == "cosine":
+        callbacks.insert(0, keras.callbacks.LearningRateScheduler(lambda epoch: cosine_rate(config, epoch)))
     hist = model.fit(seq, epochs=config.epochs, callbacks=callbacks, verbose=0)
     seconds = time.perf_counter() - t0
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}

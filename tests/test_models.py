@@ -444,6 +444,18 @@ def test_train_with_reference_and_weight_average(native):
         TrainConfig(ema=1.0)
 
 
+def test_cosine_learning_rate_schedule(native):
+    from ecglib.train import cosine_rate
+
+    cfg = TrainConfig(epochs=3, batch_size=64, learning_rate=2e-3, verbose=False, patience=10, lr_schedule="cosine")
+    assert [cosine_rate(cfg, e) for e in range(3)] == pytest.approx([2e-3, 1.5e-3, 0.5e-3])
+    res = train_model("efficient_cnn", native, native, cfg)
+    assert res.history["learning_rate"] == pytest.approx([2e-3, 1.5e-3, 0.5e-3])
+    assert float(res.model.optimizer.learning_rate.numpy()) == pytest.approx(0.5e-3)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="step")
+
+
 def test_efficient_cnn_rr_feature_selection_and_image_dropout(native, tmp_path):
     from ecglib.beats import RR_FEATURES
 
