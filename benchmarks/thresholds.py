@@ -8,13 +8,14 @@ protocols (a) and (b) and asks two questions:
   picks class weights on the validation patients (the arg-max of ``proba * w`` with the best
   validation macro-F1); the test set is then scored with and without them. The weights tuned on
   the test set itself are shown too, as an upper bound that no honest run can reach (``oracle``).
-* Which test records carry the spread? For every test record with at least ``--min-s`` S beats:
-  the S beats each seed's model finds, and the beats of other classes it calls S.
+* Which test records carry the spread? For every test record with at least ``--min-beats`` S (or
+  V) beats, or as many beats of other classes called S (or V) by one of the models: the S (V)
+  beats each seed's model finds, and the beats of other classes it calls S (V).
 
 Writes ``results/<name>.json`` and ``results/<name>.md`` (``--name``, default ``thresholds``) and
 prints the tables.
 
-    python benchmarks/thresholds.py [--quick] [--seeds 0,1,2] [--protocols a,b] [--min-s 20]
+    python benchmarks/thresholds.py [--quick] [--seeds 0,1,2] [--protocols a,b] [--min-beats 20]
                                     [--name thresholds] [--out results]
 """
 
@@ -54,16 +55,18 @@ def headline(labels: np.ndarray, scores: np.ndarray) -> dict:
             "V_recall": pc["V"]["recall"]}  # fmt: skip
 
 
-def s_by_record(test, proba: np.ndarray, min_s: int) -> dict:
-    """``{record: {"S": S beats, "found": S beats called S, "false": other beats called S}}``."""
+def by_record(test, proba: np.ndarray, cls: int) -> dict:
+    """``{record: {"n": beats of class cls, "found": those called cls, "false": other beats called cls}}``.
+
+    Every test record, with the arg-max rule: where that class's recall and precision are made.
+    """
     pred = proba.argmax(axis=1)
     out = {}
     for rec in np.unique(test.records):
         m = test.records == rec
-        n_s = int(np.sum(test.labels[m] == S))
-        if n_s >= min_s:
-            out[str(rec)] = {"S": n_s, "found": int(np.sum(m & (test.labels == S) & (pred == S))),
-                             "false": int(np.sum(m & (test.labels != S) & (pred == S)))}  # fmt: skip
+        out[str(rec)] = {"n": int(np.sum(m & (test.labels == cls))),
+                         "found": int(np.sum(m & (test.labels == cls) & (pred == cls))),
+                         "false": int(np.sum(m & (test.labels != cls) & (pred == cls)))}  # fmt: skip
     return out
 
 
@@ -72,7 +75,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="12 records, 2 epochs: a smoke test")
     ap.add_argument("--seeds", default="0,1,2", help="training seeds (comma-separated); the splits use seed 0")
     ap.add_argument("--protocols", default="a,b", help="comma-separated subset of a,b")
-    ap.add_argument("--min-s", type=int, default=20, help="list test records with at least this many S beats")
+    ap.add_argument("--min-beats", type=int, default=20,
+                    help="list test records with at least this many S (V) beats, or beats called S (V) wrongly")
     ap.add_argument("--name", default="thresholds", help="file stem of the outputs (NAME.json, NAME.md)")
     ap.add_argument("--out", default="results", help="output directory")
     args = ap.parse_args(argv)
@@ -80,13 +84,13 @@ def main(argv=None) -> int:
     seeds = int_list(ap, args.seeds, "--seeds")
     if not seeds or len(set(seeds)) != len(seeds):
         ap.error(f"--seeds must name at least one seed, none twice, got {args.seeds!r}")
-    if args.min_s < 1:
-        ap.error(f"--min-s must be a positive number of beats, got {args.min_s}")
+    if args.min_beats < 1:
+        ap.error(f"--min-beats must be a positive number of beats, got {args.min_beats}")
 
     records = list(QUICK_RECORDS if args.quick else RECORDS)
     data = build_dataset(records, EFFICIENT.beat_config, EFFICIENT.spec_config, progress=False)
     results: dict = {"seeds": seeds, "quick": args.quick, "protocols": {}}
-    md = ["# Decision weights tuned on validation, and S beats by record\n"]
+    md = ["# Decision weights tuned on validation, and S and V beats by record\n"]
     for key in keys:
         label = PROTOCOLS[key][1]
         split, parts = one_split(data, key, args.quick)
@@ -101,12 +105,13 @@ def main(argv=None) -> int:
                 "test": {"argmax": headline(parts["test"].labels, test_proba),
                          "tuned": headline(parts["test"].labels, test_proba * w),
                          "oracle": headline(parts["test"].labels, test_proba * w_oracle)},
-                "s_by_record": s_by_record(parts["test"], test_proba, args.min_s),
+                "by_record": {c: by_record(parts["test"], test_proba, CLASSES.index(c)) for c in "SV"},
             })  # fmt: skip
             log(f"  weights {np.round(w, 2).tolist()}: test S F1 {runs[-1]['test']['argmax']['S_f1']:.3f} -> "
                 f"{runs[-1]['test']['tuned']['S_f1']:.3f}")  # fmt: skip
         results["protocols"][key] = {"split": split, "runs": runs}
-        md += [f"## {label}\n", weights_table(runs), "", records_table(runs, args.min_s), ""]
+        md += [f"## {label}\n", weights_table(runs), ""]
+        md += [records_table(runs, c, args.min_beats) + "\n" for c in "SV"]
     if args.quick:
         md.append("QUICK smoke run (12 records, 2 epochs), not a result.\n")
     write_report(args.out, args.name, results, "\n".join(md))
@@ -134,18 +139,21 @@ def weights_table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def records_table(runs: list[dict], min_s: int) -> str:
-    """Per test record with at least ``min_s`` S beats: S beats found / other beats called S, per seed."""
-    recs = sorted(runs[0]["s_by_record"])
+def records_table(runs: list[dict], cls: str, min_n: int) -> str:
+    """Per test record with at least ``min_n`` beats of ``cls``, or ``min_n`` others called ``cls`` by a seed's model."""
+    tables = [r["by_record"][cls] for r in runs]
+    recs = [rec for rec in sorted(tables[0])
+            if tables[0][rec]["n"] >= min_n or any(t[rec]["false"] >= min_n for t in tables)]  # fmt: skip
     lines = [
-        f"Test records with at least {min_s} S beats (arg-max rule): S beats found by each seed's model, and "
-        "(after the slash) beats of other classes it called S.\n",
-        "| record | S beats | " + " | ".join(f"seed {r['seed']}" for r in runs) + " |",
+        f"Test records with at least {min_n} {cls} beats, or with at least {min_n} beats of other classes called "
+        f"{cls} by one of the models (arg-max rule): {cls} beats found by each seed's model, and (after the slash) "
+        f"beats of other classes it called {cls}.\n",
+        f"| record | {cls} beats | " + " | ".join(f"seed {r['seed']}" for r in runs) + " |",
         "|---|---:|" + "---:|" * len(runs),
     ]
     for rec in recs:
-        cells = [f"{r['s_by_record'][rec]['found']} / {r['s_by_record'][rec]['false']}" for r in runs]
-        lines.append(f"| {rec} | {runs[0]['s_by_record'][rec]['S']} | " + " | ".join(cells) + " |")
+        cells = [f"{t[rec]['found']} / {t[rec]['false']}" for t in tables]
+        lines.append(f"| {rec} | {tables[0][rec]['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
