@@ -44,7 +44,6 @@ from ecglib.evaluate import evaluate_predictions, tune_class_weights  # noqa: E4
 from ecglib.protocols import EFFICIENT, QUICK_RECORDS  # noqa: E402
 
 PROTOCOLS = {k: PROTOCOL_KEYS[k] for k in ("a", "b")}  # one split each: no 5-fold (c)
-S = CLASSES.index("S")
 
 
 def headline(labels: np.ndarray, scores: np.ndarray) -> dict:
