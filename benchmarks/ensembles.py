@@ -1,7 +1,7 @@
 """Seed ensembles of ``EFFICIENT``: does averaging a few training seeds steady the S scores?
 
 One training run's S F1 moves a lot with its training seed, and even with a change of one grey level
-in a few pixels (README, "The S scores are fragile"). This benchmark trains ``EFFICIENT`` with each
+in a few pixels (results/README.md, "The S scores are fragile"). This benchmark trains ``EFFICIENT`` with each
 of ``--seeds`` on the same split of protocols (a) and (b), keeps each model's validation and test
 probabilities, and scores
 

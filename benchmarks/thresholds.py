@@ -1,7 +1,7 @@
 """Decision weights tuned on validation patients, and where the S scores move, record by record.
 
-One training run's S F1 moves by up to 0.3 with its training seed (README, "The S scores are
-fragile"). This benchmark trains ``EFFICIENT`` with each of ``--seeds`` on the same split of
+One training run's S F1 moves by up to 0.3 with its training seed (results/README.md, "The S
+scores are fragile"). This benchmark trains ``EFFICIENT`` with each of ``--seeds`` on the same split of
 protocols (a) and (b) and asks two questions:
 
 * Does a decision rule tuned after training help? :func:`ecglib.evaluate.tune_class_weights`

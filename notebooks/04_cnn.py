@@ -121,7 +121,8 @@ assert n_seed > 3_000_000 and n_dense / n_seed > 0.9
 #   columns. A shorter STFT window of 64 samples (half the rows, each 5.6 Hz wide) is no better on
 #   the validation patients (lower on (a)). Twice the columns (hop 8) score a little higher there, on
 #   all three protocols, but take about twice as long to train, which is why the hop stays at 16
-#   for now (variants `fft64` and `hop8` of `benchmarks/variants.py`; the README gives the numbers).
+#   for now (variants `fft64` and `hop8` of `benchmarks/variants.py`; the repository's
+#   `results/README.md` gives the numbers).
 #
 # Global average pooling
 # : Instead of `Flatten` and a large dense layer, each feature map of the last convolution is
