@@ -194,7 +194,7 @@ def _resolve_model(model):
         if not path.is_file():
             raise FileNotFoundError(
                 f"no default model at {path}; train one with `python -m ecglib train --protocol seed "
-                "--model efficient`, or pass model=<path to a .keras file>"
+                "--model efficient`, or give a .keras file (model=<path>; `--model PATH` on the command line)"
             )
         return load_model(path)
     if isinstance(model, (str, os.PathLike)):

@@ -52,6 +52,15 @@ def test_errors_are_clear(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_predict_without_a_trained_model_says_how_to_get_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ECGLIB_CACHE_DIR", str(tmp_path / "empty-cache"))
+    csv = tmp_path / "rec.csv"
+    np.savetxt(csv, load_record("100").signal[: 360 * 10], fmt="%.4f")
+    assert main(["predict", str(csv), "--fs", "360"]) == 2
+    err = capsys.readouterr().err
+    assert "no default model at" in err and "python -m ecglib train" in err and "--model PATH" in err
+
+
 def test_predict_missing_file(trained_model_path, capsys):
     assert main(["predict", "/no/such/file.csv", "--model", str(trained_model_path)]) == 2
     assert "no such file" in capsys.readouterr().err
