@@ -77,12 +77,15 @@ class ModelSetup:
 #: untouched; the 5-fold scores (c) average over all patients. A single run's S F1 can move by 0.3
 #: with the training seed (``benchmarks/models.py``, section ``seeds``): on (b) it rides on record
 #: 232, three quarters of DS2's S beats; ``benchmarks/variants.py`` compares changes over three seeds.
+#: At most 15 epochs (early stopping usually stops sooner): for the 5-minute end-to-end budget on a
+#: 2-core CPU. Of the benchmark's recorded runs, only one went past epoch 15 to a better validation
+#: score: protocol (a), training seed 0, on an Intel CPU (best epoch 19, 318 s end to end).
 EFFICIENT = ModelSetup(
     "efficient_cnn",
     BeatConfig(),
     SpectrogramConfig(size=None, hop_length=16, scale="fixed"),
     TrainConfig(
-        epochs=20,
+        epochs=15,
         batch_size=256,
         learning_rate=1e-3,
         patience=5,

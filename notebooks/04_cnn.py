@@ -249,7 +249,8 @@ pd.Series({k: str(v) for k, v in EFFICIENT.train.to_dict().items()}, name="EFFIC
 # They change more smoothly than the raw weights, which makes the choice of epoch less of a
 # lottery. After every epoch the validation patients are scored, and training stops when their
 # macro-F1 (the mean of the F1 of the three classes, so S beats count as much as N beats) has not
-# improved for `patience` epochs; the weights of the best epoch are kept. The test patients are
+# improved for `patience` epochs, or after `epochs` epochs at the most (a cap that keeps a run within
+# a few minutes on a 2-core CPU); the weights of the best epoch are kept. The test patients are
 # never looked at.
 #
 # `ecglib.protocols.load_or_train` does all of this once and saves the model, with its splits,
