@@ -93,6 +93,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
                {"spec": {"hop_length": 8}, "model_kwargs": {"first_time_stride": 2}}),
     "vrrswap": ("half the V beats with an N beat's RR", {"v_rr_swap": 0.5}),
     "cosine": ("learning rate decayed per epoch on a cosine", {"lr_schedule": "cosine"}),
+    "hop8mf015": ("hop 8, 15 % of the N beats per epoch (30 %)", {"spec": {"hop_length": 8}, "majority_fraction": 0.15}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 
