@@ -24,19 +24,36 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def cpu_model() -> str:
-    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else :func:`platform.processor`.
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's model name, family/model numbers and widest vector unit, from ``/proc/cpuinfo``
+    (Linux; ``cpuinfo`` is its text, for tests), else :func:`platform.processor`.
 
     Recorded with timings and scores because TensorFlow's oneDNN kernels, and so a seed's path
-    through training, differ between CPUs (AVX2 against AVX-512).
+    through training, differ between CPUs (AVX2 against AVX-512). The name alone is not enough:
+    virtual machines report two different AMD generations as plain "AMD EPYC".
     """
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return platform.processor() or "unknown"
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            if fields:  # a blank line ends the first processor's block
+                break
+            continue
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name")
+    if name is None:
+        return platform.processor() or "unknown"
+    flags = fields.get("flags", "").split()
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None
+    detail = [f"family {fields['cpu family']}" if "cpu family" in fields else None,
+              f"model {fields['model']}" if "model" in fields else None, simd]
+    detail = [d for d in detail if d]
+    return f"{name} ({', '.join(detail)})" if detail else name
 
 
 def int_list(ap: argparse.ArgumentParser, value: str, flag: str) -> list[int]:

@@ -1,0 +1,31 @@
+"""The machine description the model benchmarks write next to their timings."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from _report import cpu_model  # noqa: E402
+
+# The start of /proc/cpuinfo on the machine of results/models-zen5.md (flags shortened), and a
+# made-up AVX2-only CPU that a virtual machine names the same.
+ZEN = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 26
+model\t\t: 2
+model name\t: AMD EPYC
+flags\t\t: fpu sse2 avx avx2 avx512f avx512bw
+
+processor\t: 1
+model name\t: something else
+"""
+OLD_AMD = "processor\t: 0\ncpu family\t: 23\nmodel\t\t: 49\nmodel name\t: AMD EPYC\nflags\t\t: sse2 avx avx2\n"
+
+
+def test_cpu_model_tells_apart_machines_with_the_same_name():
+    assert cpu_model(ZEN) == "AMD EPYC (family 26, model 2, AVX-512)"
+    assert cpu_model(OLD_AMD) == "AMD EPYC (family 23, model 49, AVX2)"
+
+
+def test_cpu_model_without_details_is_the_name_alone():
+    assert cpu_model("processor\t: 0\nmodel name\t: Some CPU\n") == "Some CPU"
