@@ -29,7 +29,11 @@ Variants (``--variants``, comma-separated, default all):
   features (``TrainConfig.v_rr_swap=0.5``): a V beat is to be told by its shape, since escape
   beats come late and premature beats in runs are not early against their neighbours;
 * ``cosine``    — the learning rate decayed on a cosine over the epochs, set at each epoch's start
-  (``TrainConfig.lr_schedule="cosine"``), so the weights settle late in training.
+  (``TrainConfig.lr_schedule="cosine"``), so the weights settle late in training;
+* ``hop8mf015`` — ``hop8`` with 15 % of the N training beats drawn per epoch instead of 30 %, to
+  bring an epoch's cost near ``EFFICIENT``'s;
+* ``ep20``      — at most 20 epochs instead of ``EFFICIENT``'s 15 (its cap before 2026-11-29): what
+  the cap costs where training would have gone on.
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
@@ -94,6 +98,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "vrrswap": ("half the V beats with an N beat's RR", {"v_rr_swap": 0.5}),
     "cosine": ("learning rate decayed per epoch on a cosine", {"lr_schedule": "cosine"}),
     "hop8mf015": ("hop 8, 15 % of the N beats per epoch (30 %)", {"spec": {"hop_length": 8}, "majority_fraction": 0.15}),
+    "ep20": ("at most 20 epochs (15)", {"epochs": 20}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 
