@@ -36,7 +36,7 @@ def cpu_model(cpuinfo: str | None = None) -> str:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:
-            return platform.processor() or "unknown"
+            cpuinfo = ""
     fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():
         key, sep, value = line.partition(":")
@@ -45,14 +45,15 @@ def cpu_model(cpuinfo: str | None = None) -> str:
                 break
             continue
         fields.setdefault(key.strip(), value.strip())
-    name = fields.get("model name")
-    if name is None:
+    if "model name" not in fields:
         return platform.processor() or "unknown"
+    detail = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model")) if key in fields]
     flags = fields.get("flags", "").split()
-    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None
-    detail = [f"family {fields['cpu family']}" if "cpu family" in fields else None,
-              f"model {fields['model']}" if "model" in fields else None, simd]
-    detail = [d for d in detail if d]
+    if "avx512f" in flags:
+        detail.append("AVX-512")
+    elif "avx2" in flags:
+        detail.append("AVX2")
+    name = fields["model name"]
     return f"{name} ({', '.join(detail)})" if detail else name
 
 
