@@ -228,11 +228,18 @@ def notes_text(results: dict) -> str:
         lines.append(f"- (a) test support N/S/V = {sup['N']}/{sup['S']}/{sup['V']} beats; test records {a['splits']['test']}.{few}")
     if "a" in p and "seed_cnn" in p["a"]:
         s = p["a"]["seed_cnn"]
-        lines.append(
-            f"- seed_cnn budget: {s['budget']} (stratified subsample of the {s['full_train_beats']} training beats). "
-            f"One epoch of {s['epoch_beats_measured']} beats: {s['epoch_seconds_measured'][0]:.0f} s measured → "
-            f"a full epoch ≈ **{s['full_epoch_seconds_extrapolated']:.0f} s** (extrapolated per beat)."
-        )
+        if s["epoch_beats_measured"] < s["full_train_beats"]:
+            lines.append(
+                f"- seed_cnn budget: {s['budget']} (stratified subsample of the {s['full_train_beats']} training beats). "
+                f"One epoch of {s['epoch_beats_measured']} beats: {s['epoch_seconds_measured'][0]:.0f} s measured → "
+                f"a full epoch ≈ **{s['full_epoch_seconds_extrapolated']:.0f} s** (extrapolated per beat)."
+            )
+        else:
+            lines.append(
+                f"- seed_cnn on all {s['full_train_beats']} training beats, at most {s['train_config']['epochs']} epochs: "
+                f"ran {s['epochs_run']}, best {s['best_epoch']} (validation loss); a full epoch took "
+                f"**{s['full_epoch_seconds_extrapolated']:.0f} s** on average (measured)."
+            )
     if "b" in p:
         b = p["b"]["efficient_cnn"]
         lines.append(f"- (b) validation subjects held out of DS1: {b['splits']['val']}; DS2 without 202.")

@@ -29,3 +29,17 @@ def test_cpu_model_tells_apart_machines_with_the_same_name():
 
 def test_cpu_model_without_details_is_the_name_alone():
     assert cpu_model("processor\t: 0\nmodel name\t: Some CPU\n") == "Some CPU"
+
+
+def test_models_notes_tell_a_seed_budget_from_a_full_run():
+    """The seed CNN's note says 'extrapolated' for a subsample and 'measured' for a run on every beat."""
+    import json
+
+    from models import notes_text
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    budget = notes_text(json.loads((results / "models-zen5.json").read_text()))
+    full = notes_text(json.loads((results / "models-seedcnn-zen5.json").read_text()))
+    assert "seed_cnn budget: 5000 train beats, 1 epoch" in budget and "(extrapolated per beat)" in budget
+    assert "seed_cnn on all 68823 training beats, at most 10 epochs: ran 10, best 10" in full
+    assert "extrapolated" not in full
