@@ -231,11 +231,11 @@ n_as_v
 # %% [markdown]
 # Of the {glue:text}`false_v` normal-class beats called V, {glue:text}`false_v_bbb` are bundle
 # branch block beats, of the {glue:text}`n_bbb` that the test patients hold. Such errors cost V
-# precision, not V recall. The reference input of chapter 4 helps where a patient's beats are all
-# alike, as in a recording of bundle branch block beats only: there the typical beat is one of
-# them, and "beat − typical beat" is small. It helps less where the block comes and goes, as in
-# record 212, whose annotations switch between N and R beats many times: the typical beat is then
-# of one kind only, and every beat of the other kind differs from it.
+# precision, not V recall. The reference input of chapter 4 was built with such patients in mind:
+# where a patient's beats are all alike, as in a recording of bundle branch block beats only, the
+# typical beat is one of them, and "beat − typical beat" is small. Where the block comes and goes,
+# as in record 212, whose annotations switch between N and R beats many times, the typical beat
+# is of one kind only, and every beat of the other kind differs from it.
 
 # %% tags=["remove-cell"]
 assert n_as_v["called V"].sum() == false_v["false_v"]  # every normal-class beat called V is in the table
