@@ -238,7 +238,7 @@ def notes_text(results: dict) -> str:
             lines.append(
                 f"- seed_cnn on all {s['full_train_beats']} training beats, at most {s['train_config']['epochs']} epochs: "
                 f"ran {s['epochs_run']}, best {s['best_epoch']} (validation loss); a full epoch took "
-                f"**{s['full_epoch_seconds_extrapolated']:.0f} s** on average (measured)."
+                f"**{np.mean(s['epoch_seconds_measured']):.0f} s** on average (measured)."
             )
     if "b" in p:
         b = p["b"]["efficient_cnn"]

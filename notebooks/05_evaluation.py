@@ -217,13 +217,11 @@ if not quick:  # the claim of the text: E beats are (almost) all in record 207
 # %%
 pred = proba.argmax(axis=1)
 n_symbols = by_symbol[by_symbol["class"] == "N"]
-called_v = (n_symbols["beats"] * n_symbols["as V"]).round().astype(int).rename("called V")
-n_as_v = pd.concat([n_symbols["beats"], called_v], axis=1)
-n_as_v = n_as_v[n_as_v["called V"] > 0].sort_values("called V", ascending=False)
-symbol = n_as_v.index.get_level_values("symbol")
+n_symbols = n_symbols.assign(**{"called V": (n_symbols["beats"] * n_symbols["as V"]).round().astype(int)})
+bbb = n_symbols.index.get_level_values("symbol").isin(["L", "R"])
 false_v = {"false_v": int(np.sum((test.labels == 0) & (pred == 2))),
-           "false_v_bbb": int(n_as_v.loc[symbol.isin(["L", "R"]), "called V"].sum()),
-           "n_bbb": int(n_symbols.loc[n_symbols.index.get_level_values("symbol").isin(["L", "R"]), "beats"].sum())}  # fmt: skip
+           "false_v_bbb": int(n_symbols.loc[bbb, "called V"].sum()), "n_bbb": int(n_symbols.loc[bbb, "beats"].sum())}  # fmt: skip
+n_as_v = n_symbols.loc[n_symbols["called V"] > 0, ["beats", "called V"]].sort_values("called V", ascending=False)
 for name, value in false_v.items():
     glue(name, value, display=False)
 n_as_v
