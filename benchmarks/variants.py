@@ -34,6 +34,11 @@ Variants (``--variants``, comma-separated, default all):
   bring an epoch's cost near ``EFFICIENT``'s;
 * ``ep20``      — at most 20 epochs instead of ``EFFICIENT``'s 15 (its cap before 2026-11-29): what
   the cap costs where training would have gone on.
+* ``recbal05``  — each training beat's loss weighted by ``n ** -0.5``, ``n`` the beats of its class
+  in its recording (``TrainConfig.record_balance=0.5``), so that one recording cannot dominate a
+  class: record 232 holds 61 % of (a)'s training S beats;
+* ``recbal1``   — the same with exponent 1: every recording weighs the same within a class;
+* ``recbalS05`` — ``recbal05`` for the S beats only (``record_balance_classes=(1,)``).
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
@@ -99,6 +104,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "cosine": ("learning rate decayed per epoch on a cosine", {"lr_schedule": "cosine"}),
     "hop8mf015": ("hop 8, 15 % of the N beats per epoch (30 %)", {"spec": {"hop_length": 8}, "majority_fraction": 0.15}),
     "ep20": ("at most 20 epochs (15)", {"epochs": 20}),
+    "recbal05": ("recordings evened out within each class, exponent 0.5", {"record_balance": 0.5}),
+    "recbal1": ("every recording weighs the same within a class", {"record_balance": 1.0}),
+    "recbalS05": ("S recordings evened out, exponent 0.5", {"record_balance": 0.5, "record_balance_classes": (1,)}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 

@@ -575,6 +575,8 @@ class BeatSequence(keras.utils.PyDataset):
     (majority-class undersampling: shorter epochs, every beat still seen over several epochs).
     ``rr_swap={2: 0.5}`` (needs ``shuffle``) shows a fresh random half of the class-2 beats, each
     epoch, with the RR features of a randomly drawn class-0 beat instead of their own.
+    ``beat_weight`` (needs ``class_weight``) multiplies each beat's sample weight (e.g.
+    :func:`ecglib.train.record_balance_weights`).
 
     ``workers`` (a :class:`keras.utils.PyDataset` option) defaults to 2 here, not 1: Keras then
     feeds the batches through its own thread queue and turns tf.data's autotuning off. With one
@@ -599,6 +601,7 @@ class BeatSequence(keras.utils.PyDataset):
         class_weight: dict[int, float] | None = None,
         class_fraction: dict[int, float] | None = None,
         rr_swap: dict[int, float] | None = None,
+        beat_weight: np.ndarray | None = None,
         n_classes: int = 3,
         cmap: str = "viridis",
         **kwargs: Any,
@@ -644,6 +647,15 @@ class BeatSequence(keras.utils.PyDataset):
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if (class_weight is not None or class_fraction) and labels is None:
             raise ValueError("class_weight and class_fraction need labels")
+        if beat_weight is not None:
+            if class_weight is None:
+                raise ValueError("beat_weight multiplies the class weights: give class_weight too")
+            beat_weight = np.asarray(beat_weight, dtype=np.float32)
+            if beat_weight.shape != (n,) or not np.all(np.isfinite(beat_weight)) or beat_weight.min() < 0:
+                raise ValueError(
+                    f"beat_weight must be (n,) finite and >= 0 with n = {n} beats, got shape {beat_weight.shape}"
+                )
+        self._beat_weight = beat_weight
         if class_fraction and not shuffle:
             raise ValueError("class_fraction (a fresh random subsample each epoch) needs shuffle=True")
         if class_fraction and not all(0 < f <= 1 for f in class_fraction.values()):
@@ -731,7 +743,10 @@ class BeatSequence(keras.utils.PyDataset):
         y = np.eye(self.n_classes, dtype=np.float32)[y_int]
         if self._weights is None:
             return x, y
-        return x, y, self._weights[y_int]
+        w = self._weights[y_int]
+        if self._beat_weight is not None:
+            w = w * self._beat_weight[self._indices(idx)]
+        return x, y, w
 
     def on_epoch_end(self) -> None:
         if self.shuffle:

@@ -19,6 +19,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,15 @@ class TrainConfig:
         each epoch ``e`` (from 0) to ``learning_rate · (1 + cos(π e / epochs)) / 2``, so the steps
         shrink towards the last epoch and the weights settle instead of swinging from epoch to
         epoch (early stopping still applies). The rate used is logged as ``learning_rate``.
+    record_balance
+        Exponent ``a`` of a per-beat loss weight that evens out the patients within each class
+        (:func:`record_balance_weights`): a beat of class ``c`` from a recording holding ``n``
+        training beats of that class weighs in proportion to ``n ** -a`` (then scaled so each
+        class keeps its total weight). 0 (default): every beat of a class weighs the same, so one
+        recording can dominate a class (record 232 holds 61 % of the S beats of protocol (a)'s
+        training patients); 1: every recording weighs the same within a class.
+    record_balance_classes
+        The classes ``record_balance`` applies to (e.g. ``(1,)``: S only); None, all.
     verbose
         Print one line per epoch.
     """
@@ -90,6 +100,8 @@ class TrainConfig:
     ema: float = 0.0
     v_rr_swap: float = 0.0
     lr_schedule: str = "constant"
+    record_balance: float = 0.0
+    record_balance_classes: tuple[int, ...] | None = None
     verbose: bool = True
 
     def __post_init__(self) -> None:
@@ -109,6 +121,11 @@ class TrainConfig:
             raise ValueError(f"v_rr_swap must lie in [0, 1], got {self.v_rr_swap}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if not 0 <= self.record_balance <= 1:
+            raise ValueError(f"record_balance must lie in [0, 1], got {self.record_balance}")
+        classes = self.record_balance_classes
+        if classes is not None and not all(0 <= c < len(CLASSES) for c in classes):
+            raise ValueError(f"record_balance_classes must be class indices 0..{len(CLASSES) - 1}, got {classes}")
         if self.max_train_beats is not None and self.max_train_beats < 1:
             raise ValueError(f"max_train_beats must be positive or None, got {self.max_train_beats}")
 
@@ -171,6 +188,47 @@ def class_weights(labels: np.ndarray, n_classes: int = len(CLASSES), mode: str =
     if mode == "sqrt":
         w = np.sqrt(w)
     return {int(c): float(w[c]) for c in range(n_classes)}
+
+
+def record_balance_weights(
+    labels: np.ndarray, records: np.ndarray, exponent: float, classes: Sequence[int] | None = None
+) -> np.ndarray:
+    """Per-beat loss multipliers that even out the recordings within each class.
+
+    A beat of class ``c`` from a recording with ``n_rc`` beats of that class gets ``n_rc ** -exponent``,
+    scaled so that the multipliers of each class average 1 (each class keeps its total weight,
+    which the class weights set).
+
+    Parameters
+    ----------
+    labels
+        ``(n,)`` integer class of each beat.
+    records
+        ``(n,)`` recording (patient) of each beat.
+    exponent
+        0: all ones; 1: every recording holding a class weighs the same within that class.
+    classes
+        The classes to even out (None: all); the beats of the others get 1.
+
+    Returns
+    -------
+    ndarray
+        ``(n,)`` float32 multipliers, mean 1 within each class.
+    """
+    labels, records = np.asarray(labels), np.asarray(records)
+    if labels.ndim != 1 or labels.shape != records.shape:
+        raise ValueError(f"labels and records must be 1-D of one length, got shapes {labels.shape} and {records.shape}")
+    if not 0 <= exponent <= 1:
+        raise ValueError(f"exponent must lie in [0, 1], got {exponent}")
+    out = np.ones(len(labels), dtype=np.float64)
+    for c in np.unique(labels):
+        if classes is not None and int(c) not in classes:
+            continue
+        in_c = labels == c
+        _, inverse, counts = np.unique(records[in_c], return_inverse=True, return_counts=True)
+        w = counts[inverse].astype(np.float64) ** -exponent
+        out[in_c] = w / w.mean()
+    return out.astype(np.float32)
 
 
 def stratified_subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -336,6 +394,8 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
         fraction = {0: config.majority_fraction}
         weights = dict(weights or {c: 1.0 for c in range(n_classes)})
         weights[0] = weights[0] / config.majority_fraction
+    if config.record_balance > 0 and weights is None:
+        weights = {c: 1.0 for c in range(n_classes)}  # the per-beat multipliers ride on class weights
     seq = model_inputs(
         model_name,
         train,
@@ -345,6 +405,11 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
         class_weight=weights,
         class_fraction=fraction,
         rr_swap={2: config.v_rr_swap} if config.v_rr_swap > 0 and model_name == "efficient_cnn" else None,
+        beat_weight=record_balance_weights(
+            train.labels, train.records, config.record_balance, config.record_balance_classes
+        )
+        if config.record_balance > 0
+        else None,
         **reference_kwargs,
     )
     val_cb = _make_val_callback(model_name, val, config.batch_size, config.verbose, reference_kwargs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -19,7 +21,14 @@ from ecglib.models import (  # noqa: E402
     seed_cnn,
 )
 from ecglib.spectrogram import SpectrogramConfig, to_rgb  # noqa: E402
-from ecglib.train import TrainConfig, class_weights, load_model, save_model, train_model  # noqa: E402
+from ecglib.train import (  # noqa: E402
+    TrainConfig,
+    class_weights,
+    load_model,
+    record_balance_weights,
+    save_model,
+    train_model,
+)
 
 RECORDS = ["100", "119", "208"]
 NATIVE = SpectrogramConfig(size=None)
@@ -154,6 +163,15 @@ def test_train_one_epoch_on_real_beats(name, native, seed_data):
     assert proba.shape == (len(val), 3) and np.all(np.isfinite(proba))
 
 
+def test_record_balance_reweights_training(native):
+    train, val = native.subset(["100", "119"]), native.subset(["208"])  # V: 1 beat of 100, 40 of 119
+    plain = train_model("efficient_cnn", train, val, FAST)
+    even = train_model("efficient_cnn", train, val, dataclasses.replace(FAST, record_balance=1.0))
+    assert not np.allclose(plain.history["loss"], even.history["loss"])
+    unweighted = dataclasses.replace(FAST, class_weighting="none", record_balance=1.0)
+    assert train_model("efficient_cnn", train, val, unweighted).class_weight == {0: 1.0, 1: 1.0, 2: 1.0}
+
+
 def test_sequence_feeds_keras_without_tf_data_autotuning(native):
     # With one worker, tf.data's autotuner made some epochs start ~7 s late with the CPU idle
     # (BeatSequence docstring). PyDatasetAdapter is what fit/predict wrap a PyDataset in (Keras internals).
@@ -199,6 +217,42 @@ def test_class_weights_from_labels():
     for bad in (np.array([]), np.array([0.5, 1.0]), np.array([0, 3]), np.array([[0, 1]])):
         with pytest.raises(ValueError):
             class_weights(bad)
+
+
+def test_record_balance_weights_even_out_recordings():
+    labels = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0])
+    records = np.array(["a", "a", "a", "a", "b", "b", "a", "b", "c"])
+    np.testing.assert_array_equal(record_balance_weights(labels, records, 0.0), np.ones(9))
+    w = record_balance_weights(labels, records, 1.0)
+    # class 1: 4 beats of "a" and 2 of "b" -> each recording's beats sum to the same total
+    assert w[:4].sum() == pytest.approx(w[4:6].sum()) and w[:6].mean() == pytest.approx(1.0)
+    np.testing.assert_allclose(w[6:], 1.0)  # class 0: one beat per recording, already even
+    half = record_balance_weights(labels, records, 0.5)
+    assert w[0] < half[0] < 1.0 < half[4] < w[4]  # the exponent sets how far the recordings are evened out
+    only_s = record_balance_weights(labels, records, 1.0, classes=(1,))
+    np.testing.assert_array_equal(only_s[:6], w[:6])
+    np.testing.assert_array_equal(only_s[6:], 1.0)  # class 0 left alone
+    with pytest.raises(ValueError, match="exponent"):
+        record_balance_weights(labels, records, 1.5)
+    with pytest.raises(ValueError, match="one length"):
+        record_balance_weights(labels, records[:-1], 0.5)
+    with pytest.raises(ValueError, match="record_balance"):
+        TrainConfig(record_balance=-0.1)
+    with pytest.raises(ValueError, match="record_balance_classes"):
+        TrainConfig(record_balance=0.5, record_balance_classes=(3,))
+
+
+def test_sequence_beat_weight_multiplies_class_weight(native):
+    w = class_weights(native.labels)
+    bw = record_balance_weights(native.labels, native.records, 1.0)
+    seq = model_inputs("efficient_cnn", native, batch_size=16, shuffle=True, class_weight=w, beat_weight=bw)
+    idx = np.asarray(seq._indices(0))
+    _, y, sw = seq[0]
+    np.testing.assert_allclose(sw, np.array([w[c] for c in y.argmax(1)]) * bw[idx], rtol=1e-6)
+    with pytest.raises(ValueError, match="class_weight"):
+        model_inputs("efficient_cnn", native, beat_weight=bw)
+    with pytest.raises(ValueError, match="beat_weight"):
+        model_inputs("efficient_cnn", native, class_weight=w, beat_weight=bw[:-1])
 
 
 def test_bad_inputs_raise(native, tmp_path):
