@@ -38,6 +38,7 @@ Variants (``--variants``, comma-separated, default all):
   in its recording (``TrainConfig.record_balance=0.5``), so that one recording cannot dominate a
   class: record 232 holds 61 % of (a)'s training S beats;
 * ``recbal1``   — the same with exponent 1: every recording weighs the same within a class;
+* ``recbal05irreg`` — ``recbal05`` and ``irreg`` together;
 * ``recbalS05`` — ``recbal05`` for the S beats only (``record_balance_classes=(1,)``).
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
@@ -106,6 +107,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "ep20": ("at most 20 epochs (15)", {"epochs": 20}),
     "recbal05": ("recordings evened out within each class, exponent 0.5", {"record_balance": 0.5}),
     "recbal1": ("every recording weighs the same within a class", {"record_balance": 1.0}),
+    "recbal05irreg": ("recbal05 + RR irregularity feature",
+                      {"record_balance": 0.5,
+                       "model_kwargs": {"rr_features": [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]}}),
     "recbalS05": ("S recordings evened out, exponent 0.5", {"record_balance": 0.5, "record_balance_classes": (1,)}),
 }
 PROTOCOLS = PROTOCOL_KEYS
