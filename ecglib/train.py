@@ -75,7 +75,7 @@ class TrainConfig:
         shrink towards the last epoch and the weights settle instead of swinging from epoch to
         epoch (early stopping still applies). The rate used is logged as ``learning_rate``.
     record_balance
-        Exponent ``a`` of a per-beat loss weight that evens out the patients within each class
+        Exponent ``a`` of a per-beat loss weight that evens out the recordings within each class
         (:func:`record_balance_weights`): a beat of class ``c`` from a recording holding ``n``
         training beats of that class weighs in proportion to ``n ** -a`` (then scaled so each
         class keeps its total weight). 0 (default): every beat of a class weighs the same, so one
