@@ -83,6 +83,9 @@ from ecglib.protocols import (  # noqa: E402
     summarise_folds,
 )
 
+#: EFFICIENT's RR features plus ``rr_irregularity`` (variants ``irreg`` and ``recbal05irreg``).
+IRREG_RR_FEATURES = [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]
+
 #: name → (what changes, overrides of ``EFFICIENT.train``; ``model_kwargs`` entries are merged, and a
 #: ``spec`` entry overrides ``EFFICIENT.spec_config`` instead).
 VARIANTS: dict[str, tuple[str, dict]] = {
@@ -92,8 +95,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "allref": ("reference from all beats", {"model_kwargs": {"reference_rr_quantile": None}}),
     "balanced": ("class_weighting='balanced'", {"class_weighting": "balanced"}),
     "localref": ("+ local reference (±150 s)", {"model_kwargs": {"local_reference_s": 150.0}}),
-    "irreg": ("+ RR irregularity feature",
-              {"model_kwargs": {"rr_features": [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]}}),
+    "irreg": ("+ RR irregularity feature", {"model_kwargs": {"rr_features": IRREG_RR_FEATURES}}),
     "fft64": ("STFT window 64 samples (8 rows)", {"spec": {"n_fft": 64}}),
     "hop8": ("STFT hop 8 samples (91 columns)", {"spec": {"hop_length": 8}}),
     "hop8pool4": ("hop 8, time pooled by 4 after block 1",
@@ -108,8 +110,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "recbal05": ("recordings evened out within each class, exponent 0.5", {"record_balance": 0.5}),
     "recbal1": ("every recording weighs the same within a class", {"record_balance": 1.0}),
     "recbal05irreg": ("recbal05 + RR irregularity feature",
-                      {"record_balance": 0.5,
-                       "model_kwargs": {"rr_features": [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]}}),
+                      {"record_balance": 0.5, "model_kwargs": {"rr_features": IRREG_RR_FEATURES}}),
     "recbalS05": ("S recordings evened out, exponent 0.5", {"record_balance": 0.5, "record_balance_classes": (1,)}),
 }
 PROTOCOLS = PROTOCOL_KEYS

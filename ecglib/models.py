@@ -739,13 +739,14 @@ class BeatSequence(keras.utils.PyDataset):
         x = self.inputs(idx)
         if self.labels is None:
             return (x,)
-        y_int = self.labels[self._indices(idx)].astype(np.int64)
+        sel = self._indices(idx)
+        y_int = self.labels[sel].astype(np.int64)
         y = np.eye(self.n_classes, dtype=np.float32)[y_int]
         if self._weights is None:
             return x, y
         w = self._weights[y_int]
         if self._beat_weight is not None:
-            w = w * self._beat_weight[self._indices(idx)]
+            w = w * self._beat_weight[sel]
         return x, y, w
 
     def on_epoch_end(self) -> None:

@@ -389,13 +389,18 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
         )
     # The "ref" input (if any) is built as the model says, for training and validation alike.
     reference_kwargs = reference_settings(model) if model_name == "efficient_cnn" else {}
+    if weights is None and (config.majority_fraction < 1 or config.record_balance > 0):
+        weights = {c: 1.0 for c in range(n_classes)}  # undersampling and per-beat multipliers act on class weights
     fraction = None
     if config.majority_fraction < 1:
         fraction = {0: config.majority_fraction}
-        weights = dict(weights or {c: 1.0 for c in range(n_classes)})
+        weights = dict(weights)
         weights[0] = weights[0] / config.majority_fraction
-    if config.record_balance > 0 and weights is None:
-        weights = {c: 1.0 for c in range(n_classes)}  # the per-beat multipliers ride on class weights
+    beat_weight = None
+    if config.record_balance > 0:
+        beat_weight = record_balance_weights(
+            train.labels, train.records, config.record_balance, config.record_balance_classes
+        )
     seq = model_inputs(
         model_name,
         train,
@@ -405,11 +410,7 @@ def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()
         class_weight=weights,
         class_fraction=fraction,
         rr_swap={2: config.v_rr_swap} if config.v_rr_swap > 0 and model_name == "efficient_cnn" else None,
-        beat_weight=record_balance_weights(
-            train.labels, train.records, config.record_balance, config.record_balance_classes
-        )
-        if config.record_balance > 0
-        else None,
+        beat_weight=beat_weight,
         **reference_kwargs,
     )
     val_cb = _make_val_callback(model_name, val, config.batch_size, config.verbose, reference_kwargs)
