@@ -39,7 +39,12 @@ Variants (``--variants``, comma-separated, default all):
   class: record 232 holds 61 % of (a)'s training S beats;
 * ``recbal1``   — the same with exponent 1: every recording weighs the same within a class;
 * ``recbal05irreg`` — ``recbal05`` and ``irreg`` together;
-* ``recbalS05`` — ``recbal05`` for the S beats only (``record_balance_classes=(1,)``).
+* ``recbalS05`` — ``recbal05`` for the S beats only (``record_balance_classes=(1,)``);
+* ``irregvrr``  — ``irreg`` and ``vrrswap`` together: the swapped RR row includes the irregularity,
+  so V is no longer tied to irregular rhythm (DS1's only atrial-fibrillation records, 201 and 203,
+  hold many V beats);
+* ``hop8irreg`` — ``hop8`` and ``irreg`` together;
+* ``hop8irregvrr`` — ``hop8``, ``irreg`` and ``vrrswap`` together.
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
@@ -112,6 +117,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "recbal05irreg": ("recbal05 + RR irregularity feature",
                       {"record_balance": 0.5, "model_kwargs": {"rr_features": IRREG_RR_FEATURES}}),
     "recbalS05": ("S recordings evened out, exponent 0.5", {"record_balance": 0.5, "record_balance_classes": (1,)}),
+    "irregvrr": ("irreg + vrrswap", {"model_kwargs": {"rr_features": IRREG_RR_FEATURES}, "v_rr_swap": 0.5}),
+    "hop8irreg": ("hop8 + irreg", {"spec": {"hop_length": 8}, "model_kwargs": {"rr_features": IRREG_RR_FEATURES}}),
+    "hop8irregvrr": ("hop8 + irreg + vrrswap",
+                     {"spec": {"hop_length": 8}, "model_kwargs": {"rr_features": IRREG_RR_FEATURES}, "v_rr_swap": 0.5}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 
