@@ -52,11 +52,16 @@ Protocols (``--protocols``, default ``a,b``): (a) and (b) train each seed on one
 5-fold protocol, trains each seed on all five folds, so its validation score averages over five
 different sets of validation patients (more S beats than (a)'s 126), at five times the cost.
 
+Splits (``--split-seeds``, default ``0``): the seed of the random choice of patients. With several,
+each training seed is run on each split ((a): other test patients than the book's; (b): other
+validation patients from DS1, the same test set; (c): other folds), and the table's mean ± sd is over
+all those runs; each run records its ``split_seed``.
+
 Writes ``results/<name>.json`` and ``results/<name>.md`` (``--name``, default ``variants``) and
 prints the table.
 
     python benchmarks/variants.py [--quick] [--variants base,smooth01] [--seeds 0,1,2] [--protocols a,b]
-                                  [--name variants] [--out results]
+                                  [--split-seeds 0] [--name variants] [--out results]
 """
 
 from __future__ import annotations
@@ -143,7 +148,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="12 records, 2 epochs: a smoke test")
     ap.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {','.join(VARIANTS)}")
-    ap.add_argument("--seeds", default="0,1,2", help="training seeds (comma-separated); the splits use seed 0")
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds (comma-separated)")
+    ap.add_argument("--split-seeds", default="0", help="seeds of the choice of patients (comma-separated)")
     ap.add_argument("--protocols", default="a,b", help="comma-separated subset of a,b,c (c: all 5 folds per seed)")
     ap.add_argument("--name", default="variants", help="file stem of the outputs (NAME.json, NAME.md)")
     ap.add_argument("--out", default="results", help="output directory")
@@ -151,8 +157,9 @@ def main(argv=None) -> int:
     keys = name_list(ap, args.protocols, PROTOCOLS, "--protocols")
     names = name_list(ap, args.variants, VARIANTS, "--variants")
     seeds = int_list(ap, args.seeds, "--seeds")
-    if not seeds:
-        ap.error("--seeds names no seed")
+    split_seeds = int_list(ap, args.split_seeds, "--split-seeds")
+    if not seeds or not split_seeds:
+        ap.error("--seeds and --split-seeds must each name at least one seed")
 
     records = list(QUICK_RECORDS if args.quick else RECORDS)
     setups = {name: setup_for(name) for name in names}
@@ -161,45 +168,55 @@ def main(argv=None) -> int:
         if setup.spec_config not in datasets:
             datasets[setup.spec_config] = build_dataset(records, setup.beat_config, setup.spec_config, progress=False)
     class_counts = next(iter(datasets.values())).class_counts()  # beats do not depend on the spectrogram
-    results: dict = {"seeds": seeds, "quick": args.quick, "protocols": keys, "variants": {}}
+    results: dict = {"seeds": seeds, "split_seeds": split_seeds, "quick": args.quick, "protocols": keys, "variants": {}}
     rows = []
     keep = ("accuracy", "macro_f1", "macro_roc_auc", "macro_pr_auc", "per_class", "seconds", "best_epoch")
     for key in keys:
         protocol, label = PROTOCOLS[key]
-        splits = protocol_splits(protocol, class_counts, seed=0, quick=args.quick)
-        fold_parts = {  # once per dataset, not per seed or variant
-            spec: [{k: ds.subset(v) for k, v in split.items()} for split in splits] for spec, ds in datasets.items()
+        splits = {s: protocol_splits(protocol, class_counts, seed=s, quick=args.quick) for s in split_seeds}
+        fold_parts = {  # once per dataset and split seed, not per training seed or variant
+            (spec, s): [{k: ds.subset(v) for k, v in split.items()} for split in splits[s]]
+            for spec, ds in datasets.items()
+            for s in split_seeds
         }
         for name in names:
             setup = setups[name]
             runs = []
-            for seed in seeds:
-                for fold, parts in enumerate(fold_parts[setup.spec_config]):
-                    log(f"{label}: {name}, training seed {seed}" + (f", fold {fold}" if len(splits) > 1 else ""))
-                    m, _ = fit_evaluate(setup, parts["train"], parts["val"], parts["test"], quick=args.quick,
-                                        seed=seed, verbose=False, **overrides_for(name))  # fmt: skip
-                    best_val = max(m["history"]["val_macro_f1"])
-                    runs.append({"seed": seed, "fold": fold, "val_macro_f1": best_val, **{k: m[k] for k in keep}})
+            for split_seed in split_seeds:
+                for seed in seeds:
+                    for fold, parts in enumerate(fold_parts[setup.spec_config, split_seed]):
+                        log(f"{label}: {name}, training seed {seed}"
+                            + (f", split seed {split_seed}" if len(split_seeds) > 1 else "")
+                            + (f", fold {fold}" if len(splits[split_seed]) > 1 else ""))  # fmt: skip
+                        m, _ = fit_evaluate(setup, parts["train"], parts["val"], parts["test"], quick=args.quick,
+                                            seed=seed, verbose=False, **overrides_for(name))  # fmt: skip
+                        best_val = max(m["history"]["val_macro_f1"])
+                        runs.append({"seed": seed, "split_seed": split_seed, "fold": fold, "val_macro_f1": best_val,
+                                     "test_records": splits[split_seed][fold]["test"], **{k: m[k] for k in keep}})  # fmt: skip
             summary = summarise_folds(runs)
             val = np.array([r["val_macro_f1"] for r in runs])
             results["variants"].setdefault(name, {})[key] = {"runs": runs, "summary": summary}
             rows.append((label, name, VARIANTS[name][0], val, summary))
 
-    md = "# Variants of efficient_cnn\n\n" + table(rows, len(seeds)) + "\n"
+    md = "# Variants of efficient_cnn\n\n" + table(rows, len(seeds), split_seeds) + "\n"
     if args.quick:
         md += "\nQUICK smoke run (12 records, 2 epochs), not a result.\n"
     write_report(args.out, args.name, results, md)
     return 0
 
 
-def table(rows, n_seeds: int) -> str:
+def table(rows, n_seeds: int, split_seeds=(0,)) -> str:
     """Markdown table: per protocol and variant, mean ± sd over seeds of val macro-F1 and test scores."""
 
     def ms(mean, sd):
         return f"{mean:.3f} ± {sd:.3f}"
 
+    over = (
+        "the same split" if list(split_seeds) == [0]
+        else f"on each of the splits of split seeds {', '.join(map(str, split_seeds))}"
+    )
     lines = [
-        f"Mean ± sd over {n_seeds} training seeds (the same split; for (c), over the 5 folds of each seed). "
+        f"Mean ± sd over {n_seeds} training seeds ({over}; for (c), over the 5 folds of each seed). "
         "`val mF1`: validation macro-F1 of the best epoch (what a variant may be chosen on); the rest are "
         "test-set scores.\n",
         "| protocol | variant | change | val mF1 | acc | S P | S R | S F1 | V R | V F1 |",

@@ -43,3 +43,22 @@ def test_models_notes_tell_a_seed_budget_from_a_full_run():
     assert "seed_cnn budget: 5000 train beats, 1 epoch" in budget and "(extrapolated per beat)" in budget
     assert "seed_cnn on all 68823 training beats, at most 10 epochs: ran 10, best 10" in full
     assert "extrapolated" not in full
+
+
+def test_variants_table_says_which_splits_it_averages_over():
+    """One split (seed 0) is 'the same split'; several are named, so a reader knows what the sd spans."""
+    import json
+
+    import numpy as np
+    from variants import table
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    data = json.loads((results / "variants-splits-zen5.json").read_text())
+    summary = data["variants"]["base"]["a"]["summary"]
+    rows = [("(a)", "base", "EFFICIENT unchanged", np.array([0.8, 0.9]), summary)]
+    one = table(rows, 3)
+    several = table(rows, 3, data["split_seeds"])
+    assert "(the same split;" in one and "split seeds" not in one
+    assert "on each of the splits of split seeds 0, 1, 2, 3, 4;" in several
+    assert "| (a) | base | EFFICIENT unchanged | 0.850 ± 0.071 | 0.953 ± 0.023 |" in several
+    assert [r["split_seed"] for r in data["variants"]["base"]["a"]["runs"]] == [s for s in range(5) for _ in range(3)]
