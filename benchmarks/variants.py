@@ -93,7 +93,7 @@ from ecglib.protocols import (  # noqa: E402
     summarise_folds,
 )
 
-#: EFFICIENT's RR features plus ``rr_irregularity`` (variants ``irreg`` and ``recbal05irreg``).
+#: EFFICIENT's RR features plus ``rr_irregularity`` (``irreg`` and every variant that combines it).
 IRREG_RR_FEATURES = [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]
 
 #: name → (what changes, overrides of ``EFFICIENT.train``; ``model_kwargs`` entries are merged, and a
