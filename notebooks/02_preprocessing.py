@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ecglib.beats import RR_FEATURES, BeatConfig, record_beats
-from ecglib.book import CLASS_COLORS, chapter_records, plot_detector_steps, plot_strip, quick_mode
+from ecglib.book import CLASS_COLORS, chapter_records, glue, plot_detector_steps, plot_strip, quick_mode
 from ecglib.data import CLASSES, FS, load_record, subject_id
 from ecglib.preprocess import BandpassConfig, bandpass, bandpass_response
 from ecglib.rpeaks import benchmark_detectors, detect_rpeaks, evaluate_detector
@@ -262,9 +262,9 @@ assert median_pre[1] < 0.9 < median_pre[0] and median_pre[2] < median_pre[0]  # 
 #
 # `ecglib.splits.patient_split` shuffles the subjects (with a seed) and cuts them 70/15/15 into
 # training, validation and test sets, redrawing until every set holds at least `min_per_class`
-# beats of every class (100 by default: a test set with three S beats, which seed 0 gives without
-# the minimum, cannot measure anything about S beats). Quick mode has too few patients for that
-# and asks for one beat per class.
+# beats of every class (100 by default: a test set with {glue:text}`no_minimum_s` S beats, which
+# seed 0 gives here without the minimum, cannot measure anything about S beats). Quick mode has too
+# few patients for that and asks for one beat per class.
 
 # %%
 class_counts = {r: tuple(int(n) for n in np.bincount(b.labels, minlength=3)) for r, b in all_beats.items()}
@@ -278,6 +278,11 @@ pd.DataFrame({name: {"records": len(recs), **dict(zip(CLASSES, np.sum([class_cou
 assert sorted(r for recs in split.values() for r in recs) == sorted(records)
 assert all(min(np.sum([class_counts[r] for r in recs], axis=0)) >= min_per_class for recs in split.values())
 assert patient_split(class_counts, seed=0, min_per_class=min_per_class) == split  # the same seed gives the same split
+no_minimum = patient_split(class_counts, seed=0, min_per_class=0)
+no_minimum_s = int(np.sum([class_counts[r][1] for r in no_minimum["test"]]))
+glue("no_minimum_s", no_minimum_s, display=False)
+if not quick_mode():
+    assert no_minimum_s < 20, no_minimum_s  # the text's point: too few S beats to measure anything
 
 # %% [markdown]
 # Look at the S column: most S beats come from a handful of patients, so how many of them the
