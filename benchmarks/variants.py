@@ -44,7 +44,10 @@ Variants (``--variants``, comma-separated, default all):
   so V is no longer tied to irregular rhythm (of DS1's beats in atrial fibrillation or flutter,
   9.6 % are V, almost all in record 203, against 7.5 % of its other beats);
 * ``hop8irreg`` — ``hop8`` and ``irreg`` together;
-* ``hop8irregvrr`` — ``hop8``, ``irreg`` and ``vrrswap`` together.
+* ``hop8irregvrr`` — ``hop8``, ``irreg`` and ``vrrswap`` together;
+* ``wide``      — 64 instead of 32 channels in the second and third conv blocks (whether the small
+  network lacks capacity; the first block, which sets the cost, is unchanged);
+* ``deep``      — a fourth conv block (16, 32, 64, 64 channels).
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
@@ -126,6 +129,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "hop8irreg": ("hop8 + irreg", {"spec": {"hop_length": 8}, "model_kwargs": {"rr_features": IRREG_RR_FEATURES}}),
     "hop8irregvrr": ("hop8 + irreg + vrrswap",
                      {"spec": {"hop_length": 8}, "model_kwargs": {"rr_features": IRREG_RR_FEATURES}, "v_rr_swap": 0.5}),
+    "wide": ("filters 16/64/64 (16/32/32)", {"model_kwargs": {"filters": [16, 64, 64]}}),
+    "deep": ("filters 16/32/64/64 (16/32/32)", {"model_kwargs": {"filters": [16, 32, 64, 64]}}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 

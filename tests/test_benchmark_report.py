@@ -62,3 +62,29 @@ def test_variants_table_says_which_splits_it_averages_over():
     assert "on each of the splits of split seeds 0, 1, 2, 3, 4;" in several
     assert "| (a) | base | EFFICIENT unchanged | 0.850 ± 0.071 | 0.953 ± 0.023 |" in several
     assert [r["split_seed"] for r in data["variants"]["base"]["a"]["runs"]] == [s for s in range(5) for _ in range(3)]
+
+
+def test_every_variant_is_a_valid_training_config_and_model():
+    """A typo in a VARIANTS entry fails here, not after an hour of benchmark runs."""
+    import dataclasses
+
+    import keras
+    from variants import VARIANTS, overrides_for, setup_for
+
+    from ecglib.beats import RR_FEATURES
+    from ecglib.data import FS
+    from ecglib.models import build_model
+    from ecglib.protocols import EFFICIENT
+    from ecglib.spectrogram import frame_times, frequencies
+
+    window = int(EFFICIENT.beat_config.window_s * FS)
+    shapes = set()
+    for name in VARIANTS:
+        setup = setup_for(name)
+        config = dataclasses.replace(setup.train, **overrides_for(name))  # TrainConfig validates its fields
+        shape = (len(frequencies(FS, setup.spec_config)), len(frame_times(window, FS, setup.spec_config)))
+        shapes.add(shape)
+        model = build_model("efficient_cnn", image_shape=shape, n_rr=len(RR_FEATURES), **config.model_kwargs)
+        assert model.output_shape == (None, 3), name
+        keras.backend.clear_session()
+    assert shapes == {(16, 46), (16, 91), (8, 46)}  # hop 16, hop 8 and the 64-sample window (fft64)
