@@ -62,7 +62,7 @@ def test_physionet_totals_match_the_data(data_dir):
 
 
 def _config() -> dict:
-    yaml = pytest.importorskip("yaml")
+    import yaml  # a dependency of jupyter-book: the book's config must be readable here
     return yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
@@ -119,13 +119,20 @@ def test_chapter_starts_with_the_colab_cell(ipynb):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
 
-def test_colab_cell_is_valid_python_and_inert_outside_colab():
+def test_colab_cell_is_valid_python_and_inert_outside_colab(monkeypatch):
+    import subprocess
+
     source = book.colab_cell()
-    compile(source, "<colab cell>", "exec")
     assert book.REPOSITORY_URL in source
     assert "--no-deps" in source and "-U" not in source.split() and "--upgrade" not in source
     assert "google.colab" not in sys.modules
-    exec(compile(source, "<colab cell>", "exec"), {})  # does nothing here: no install, no download
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the Colab cell installed or set up something outside Colab")
+
+    monkeypatch.setattr(subprocess, "check_call", forbidden)
+    monkeypatch.setattr(book, "colab_setup", forbidden)
+    exec(compile(source, "<colab cell>", "exec"), {})  # must do nothing here: no install, no download
 
 
 
@@ -170,7 +177,7 @@ def test_pip_command_never_upgrades_more_than_needed(tmp_path):
     assert cmd[cmd.index("--constraint") + 1] == str(tmp_path / "pins.txt")
     assert not {"-U", "--upgrade", "--force-reinstall"} & set(cmd)
     assert cmd[-1] == "wfdb>=4.1"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="nothing to install"):
         book.pip_install_command([], tmp_path / "pins.txt")
 
 
@@ -462,7 +469,7 @@ def test_randomized_model(trained_model_path):
     assert any(changed)
     assert all(np.array_equal(a, b) for a, b in zip(model.get_layer("last_conv").get_weights(), top.get_layer("last_conv").get_weights()))
     assert not np.array_equal(model.get_layer("probs").get_weights()[0], top.get_layer("probs").get_weights()[0])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no_such_layer"):
         book.randomized_model(model, ["no_such_layer"])
 
 

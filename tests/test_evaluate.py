@@ -100,7 +100,7 @@ def test_metrics_table(known):
     assert lines[0].startswith("| ") and "S F1" in lines[0] and len(lines) == 4
     assert f"{m['accuracy']:.3f}" in lines[2] and "| 12 |" in lines[2]
     assert metrics_table(m).count("\n") == 2
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="non-empty"):
         metrics_table({})
 
 
@@ -110,15 +110,15 @@ def test_bad_inputs_raise(known):
         evaluate_predictions(y, p[:, :2])
     with pytest.raises(ValueError, match="proba"):
         evaluate_predictions(y[:-1], p)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"y_true values must lie in 0\.\.2"):
         evaluate_predictions(y + 3, p)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="integer class indices"):
         evaluate_predictions(y.astype(float), p)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="NaN or infinite"):
         evaluate_predictions(y, np.full_like(p, np.nan))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be square"):
         plot_confusion_matrix(np.zeros((2, 3)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="history must be a non-empty"):
         plot_history({})
 
 

@@ -1,7 +1,6 @@
+import keras
 import numpy as np
 import pytest
-
-keras = pytest.importorskip("keras")
 
 from ecglib.dataset import build_dataset
 from ecglib.gradcam import grad_cam, gradcam_gallery, overlay

@@ -3,10 +3,8 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("keras")
-
 from ecglib.data import load_record
-from ecglib.inference import Prediction, predict_arrhythmia, read_csv_signal
+from ecglib.inference import predict_arrhythmia, read_csv_signal
 
 
 def test_classifies_a_real_record_from_csv(trained_model, tmp_path):
@@ -20,7 +18,6 @@ def test_classifies_a_real_record_from_csv(trained_model, tmp_path):
     path = tmp_path / "ecg.csv"
     np.savetxt(path, np.column_stack([t, sig]), delimiter=",", header="time_s,mv", comments="", fmt="%.6f")
     pred = predict_arrhythmia(path, model=trained_model)
-    assert isinstance(pred, Prediction)
     ref_pos, ref_sym = rec.beats()
     keep = (ref_pos > 360) & (ref_pos < n - 360)
     assert abs(pred.summary["n_beats"] - keep.sum()) <= 3
@@ -31,7 +28,8 @@ def test_classifies_a_real_record_from_csv(trained_model, tmp_path):
     close = np.abs(ref_t[j] - pred.time_s) <= 0.15
     truth = np.where(np.isin(ref_sym[j], list("VE")), "V", np.where(np.isin(ref_sym[j], list("AaJS")), "S", "N"))
     acc = (pred.classes[close] == truth[close]).mean()
-    assert close.mean() > 0.99 and acc > 0.85
+    all_n = (truth[close] == "N").mean()  # about 0.75: record 119 has many V beats
+    assert close.mean() > 0.99 and acc > max(0.85, all_n + 0.05)
     assert set(pred.summary) >= {"class", "confidence", "n_beats", "counts"}
     assert 0 <= pred.summary["confidence"] <= 1 and pred.rows()[0].keys() == {"time_s", "class", "confidence"}
 

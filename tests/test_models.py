@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from ecglib.dataset import Dataset, build_dataset  # noqa: E402
-from ecglib.models import (  # noqa: E402
+from ecglib.dataset import Dataset, build_dataset
+from ecglib.models import (
     LAST_CONV,
     BeatSequence,
     build_model,
@@ -20,8 +19,8 @@ from ecglib.models import (  # noqa: E402
     predict_proba,
     seed_cnn,
 )
-from ecglib.spectrogram import SpectrogramConfig, to_rgb  # noqa: E402
-from ecglib.train import (  # noqa: E402
+from ecglib.spectrogram import SpectrogramConfig, to_rgb
+from ecglib.train import (
     TrainConfig,
     class_weights,
     load_model,
@@ -214,8 +213,13 @@ def test_class_weights_from_labels():
     assert w == pytest.approx({0: 12 / 24, 1: 12 / 6, 2: 12 / 6})
     assert class_weights(np.array([0, 0, 2]))[1] == 0.0
     assert class_weights(np.array([0, 0, 0, 1]), mode="sqrt")[1] == pytest.approx(np.sqrt(4 / 3))
-    for bad in (np.array([]), np.array([0.5, 1.0]), np.array([0, 3]), np.array([[0, 1]])):
-        with pytest.raises(ValueError):
+    for bad, says in (
+        (np.array([]), "non-empty 1-D"),
+        (np.array([0.5, 1.0]), "integer class indices"),
+        (np.array([0, 3]), r"lie in 0\.\.2"),
+        (np.array([[0, 1]]), "non-empty 1-D"),
+    ):
+        with pytest.raises(ValueError, match=f"labels must .*{says}"):
             class_weights(bad)
 
 
@@ -262,17 +266,17 @@ def test_bad_inputs_raise(native, tmp_path):
         model_inputs("resnet", native)
     with pytest.raises(ValueError, match="unknown model name"):
         train_model("resnet", native, native, FAST)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"image_shape must be \(height, width\)"):
         efficient_cnn((16, 91, 3))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"input_shape must be \(height, width, channels\)"):
         seed_cnn((128, 128))
     with pytest.raises(ValueError, match="128 x 128"):
         model_inputs("seed_cnn", native)  # native 16 x 91 images
-    with pytest.raises(ValueError, match="rr"):
+    with pytest.raises(ValueError, match=r"rr must be \(n, n_features\)"):
         BeatSequence("efficient_cnn", native.images, native.rr[:-1])
     with pytest.raises(ValueError, match="uint8"):
         BeatSequence("efficient_cnn", native.images.astype(float), native.rr)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="class_weighting must be 'balanced', 'sqrt' or 'none'"):
         TrainConfig(class_weighting="weird")
     with pytest.raises(ValueError, match=".keras"):
         save_model(efficient_cnn((16, 91)), tmp_path / "m.h5")
@@ -297,7 +301,7 @@ def test_record_reference_is_each_records_median(native):
     # No groups: one recording; long recordings use evenly spaced beats only.
     np.testing.assert_array_equal(record_reference(native.images)[0], reference_image(native.images))
     assert reference_image(native.images, max_beats=5).shape == native.images.shape[1:]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="images must be a non-empty"):
         reference_image(native.images[:0])
     with pytest.raises(ValueError, match="groups"):
         record_reference(native.images, native.records[:-1])

