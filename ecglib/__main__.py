@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify the beats of a CSV file or WFDB record")
     p.add_argument("file", help="CSV (one column, or time and value) or WFDB record (.hea)")
-    p.add_argument("--fs", type=float, default=None, help="sampling rate in Hz (one-column CSV only)")
+    p.add_argument("--fs", type=float, default=None, help="sampling rate in Hz: needed for a one-column CSV; must agree with a file that states its rate")
     p.add_argument("--model", default=None, help=".keras file (default: the efficient model of `train --protocol seed`)")
     p.set_defaults(func=cmd_predict)
     return parser

@@ -157,10 +157,17 @@ def match_annotations(
 
     Parameters
     ----------
-    peaks, ann_samples
-        Positions in samples; ``ann_samples`` increasing, with ``ann_symbols`` alongside.
+    peaks
+        ``(n,)`` detected R-peak positions in samples.
+    ann_samples
+        ``(m,)`` reference annotation positions in samples, non-decreasing (as in a WFDB file).
+    ann_symbols
+        ``(m,)`` the annotation symbols alongside ``ann_samples`` (beat and non-beat annotations;
+        only beat symbols are matched).
     fs
-        Sampling rate in Hz (``tolerance_s`` is in seconds).
+        Sampling rate in Hz.
+    tolerance_s
+        Largest distance, in seconds, between a peak and the reference beat it takes the symbol of.
 
     Returns
     -------
@@ -169,6 +176,16 @@ def match_annotations(
         beat lies within ``tolerance_s`` seconds.
     """
     peaks = np.asarray(peaks, dtype=np.int64)
+    ann_samples, ann_symbols = np.asarray(ann_samples), np.asarray(ann_symbols)
+    if peaks.ndim != 1 or ann_samples.ndim != 1 or ann_samples.shape != ann_symbols.shape:
+        raise ValueError(
+            "peaks must be 1-D, and ann_samples and ann_symbols 1-D of one length, got shapes "
+            f"{peaks.shape}, {ann_samples.shape} and {ann_symbols.shape}"
+        )
+    if np.any(np.diff(ann_samples) < 0):
+        raise ValueError("ann_samples must be in time order (non-decreasing sample positions)")
+    if not (fs > 0 and tolerance_s >= 0):
+        raise ValueError(f"need fs > 0 (Hz) and tolerance_s >= 0 (s), got {fs} and {tolerance_s}")
     is_beat = np.isin(ann_symbols, list(BEAT_SYMBOLS))
     ref = np.asarray(ann_samples)[is_beat]
     sym = np.asarray(ann_symbols)[is_beat].astype(str)
@@ -188,7 +205,7 @@ def label_peaks(
     peaks: np.ndarray, ann_samples: np.ndarray, ann_symbols: np.ndarray, fs: float, tolerance_s: float = 0.150
 ) -> np.ndarray:
     """AAMI class of each peak: that of the nearest reference beat annotation within the tolerance
-    (:func:`match_annotations`).
+    (:func:`match_annotations`, which takes the same arguments and checks them).
 
     Returns
     -------

@@ -51,6 +51,11 @@ class Dataset:
     records: np.ndarray
     peaks: np.ndarray
 
+    def __post_init__(self) -> None:
+        lengths = {f.name: len(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"a Dataset's arrays must hold one entry per beat, got lengths {lengths}")
+
     def __len__(self) -> int:
         return len(self.labels)
 

@@ -11,9 +11,12 @@ decision rule on validation beats. The plot functions return matplotlib figures;
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:  # for annotations only: matplotlib is imported inside the plot functions
+    from matplotlib.figure import Figure
 
 DEFAULT_CLASSES: tuple[str, ...] = ("N", "S", "V")
 
@@ -60,7 +63,9 @@ def evaluate_predictions(
         ``n``, ``accuracy``, ``macro_f1``, ``macro_roc_auc``, ``macro_pr_auc``, ``per_class``
         (``{name: {precision, recall, f1, support, roc_auc, pr_auc, se, ppv, fpr}}``),
         ``confusion_matrix`` (list of lists, rows true, columns predicted) and ``class_names``.
-        A score that is undefined (e.g. ROC-AUC of a class absent from ``y_true``) is ``None``.
+        An undefined AAMI ``se`` or ``ppv``, ROC-AUC or PR-AUC (no beat of the class, true or
+        predicted) is ``None``; an undefined precision, recall or F1 is 0.0, as in scikit-learn
+        with ``zero_division=0``, and counts as 0 in ``macro_f1``.
     """
     from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
@@ -162,7 +167,9 @@ def tune_class_weights(
 # ------------------------------------------------------------------------------------------ plots
 
 
-def plot_confusion_matrix(metrics_or_cm, class_names: Sequence[str] | None = None, title: str = ""):
+def plot_confusion_matrix(
+    metrics_or_cm: Mapping | np.ndarray, class_names: Sequence[str] | None = None, title: str = ""
+) -> Figure:
     """Seaborn heatmaps of the confusion matrix: counts (left) and row-normalised recall (right).
 
     ``metrics_or_cm`` is a dict from :func:`evaluate_predictions` or a ``(k, k)`` count matrix.
@@ -226,17 +233,21 @@ def _one_vs_rest_curves(y_true, proba, class_names, kind: str, title: str):
     return fig
 
 
-def plot_roc(y_true, proba, class_names: Sequence[str] = DEFAULT_CLASSES, title: str = ""):
+def plot_roc(
+    y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str] = DEFAULT_CLASSES, title: str = ""
+) -> Figure:
     """One-vs-rest ROC curve of each class, AUC in the legend."""
     return _one_vs_rest_curves(y_true, proba, class_names, "roc", title)
 
 
-def plot_pr(y_true, proba, class_names: Sequence[str] = DEFAULT_CLASSES, title: str = ""):
+def plot_pr(
+    y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str] = DEFAULT_CLASSES, title: str = ""
+) -> Figure:
     """One-vs-rest precision–recall curve of each class, average precision in the legend."""
     return _one_vs_rest_curves(y_true, proba, class_names, "pr", title)
 
 
-def plot_history(history: Mapping[str, Sequence[float]], title: str = ""):
+def plot_history(history: Mapping[str, Sequence[float]], title: str = "") -> Figure:
     """Training curves: loss (train and validation) and accuracy / macro-F1 per epoch.
 
     ``history`` is ``TrainResult.history`` or a Keras ``History.history`` dict.
@@ -274,13 +285,13 @@ def _fmt(x, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
-def metrics_table(metrics, class_names: Sequence[str] | None = None) -> str:
+def metrics_table(metrics: Mapping, class_names: Sequence[str] | None = None) -> str:
     """A Markdown table of one or several metric dicts.
 
     ``metrics`` is a dict from :func:`evaluate_predictions` or ``{row label: metrics dict}``. Each
     row: accuracy, per-class precision / recall / F1, macro ROC-AUC and PR-AUC. A metrics dict may
-    carry ``"seconds"`` (training time), ``"note"`` and, for cross-validation, ``"*_sd"`` keys
-    written by the caller; these are shown when present (mean ± sd for ``accuracy_sd`` etc.).
+    carry ``"seconds"`` (training time) and, for cross-validation, ``"*_sd"`` keys written by the
+    caller; these are shown when present (mean ± sd for ``accuracy_sd`` etc.).
     """
     if not isinstance(metrics, Mapping) or not metrics:
         raise ValueError("metrics must be a metrics dict or a non-empty {label: metrics dict}")

@@ -84,9 +84,12 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:  # for annotations only: Keras is imported inside the functions that use it
+    import keras
 
 # ==================================================================================================
 # Results
@@ -857,13 +860,14 @@ def check_metrics(confusion_metrics: Callable[..., Mapping[str, Any]], *, raise_
 
 
 @functools.lru_cache(maxsize=1)
-def gradcam_model(seed: int = 0):
+def gradcam_model(seed: int = 0) -> tuple[keras.Model, np.ndarray, np.ndarray]:
     """A small CNN trained briefly on real spectrograms, for the Grad-CAM exercise.
 
     Native-resolution (16 × 91) spectrograms of beats of records 208 (N, V) and 232 (N, S), scaled
     to 0..1; model ``conv1`` (8 filters, ReLU) → max-pool → ``last_conv`` (16 filters, ReLU) →
-    flatten → softmax over N, S, V. Trained 3 epochs (a few seconds on a CPU); cached, so every call
-    in a process returns the same model. Seeds Python, NumPy and Keras with ``seed``.
+    flatten → softmax over N, S, V. Trained 3 epochs (a few seconds on a CPU). The last call's model
+    is cached: calls with the same ``seed`` in a row return the same model, and another ``seed``
+    trains a new one (and evicts it). Seeds Python, NumPy and Keras with ``seed``.
 
     Returns
     -------

@@ -11,9 +11,12 @@ files, and for models with several inputs (the image branch is the one explained
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:  # for annotations only: Keras is imported inside the functions that use it
+    import keras
 
 
 def _grad_model(model, layer_name: str):
@@ -34,8 +37,8 @@ def _grad_model(model, layer_name: str):
 
 
 def grad_cam(
-    model,
-    inputs,
+    model: keras.Model,
+    inputs: np.ndarray | Mapping[str, np.ndarray],
     class_index: int | Sequence[int] | None = None,
     layer_name: str | None = None,
     image_key: str | None = None,
@@ -112,7 +115,9 @@ def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.45, colormap: i
     cam
         ``(h, w)`` map in 0..1 from :func:`grad_cam`.
     alpha
-        Weight of the heat map.
+        Weight of the heat map, in 0..1.
+    colormap
+        OpenCV colormap constant (e.g. ``cv2.COLORMAP_JET``, the default when None).
 
     Returns
     -------

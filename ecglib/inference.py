@@ -15,6 +15,7 @@ import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from ecglib.beats import BeatConfig, extract_windows, rr_features, window_sample
 from ecglib.data import CLASSES, FS, resample_to
 from ecglib.preprocess import bandpass
 from ecglib.spectrogram import SpectrogramConfig, spectrogram_images
+
+if TYPE_CHECKING:  # for annotations only: Keras is imported inside the functions that use it
+    import keras
 
 #: Beats per chunk of windows → spectrograms → model (bounds memory on long recordings).
 CHUNK_BEATS = 4096
@@ -84,14 +88,14 @@ def read_csv_signal(path: str | os.PathLike, fs: float | None = None) -> tuple[n
     Returns
     -------
     signal, fs
-        Samples (the file's unit, expected mV) and the sampling rate in Hz: ``fs`` if given, else
-        derived from the time column.
+        Samples (the file's unit, expected mV) and the sampling rate in Hz: from the time column if
+        there is one (a given ``fs`` must then agree with it to 1 %), else the given ``fs``.
 
     Raises
     ------
     FileNotFoundError, ValueError
         Missing file; empty file; non-numeric or NaN values (the line is named); one column and no
-        ``fs``; irregular or non-increasing times.
+        ``fs``; irregular or non-increasing times; an ``fs`` that contradicts the time column.
     """
     path = Path(path)
     if not path.is_file():
@@ -129,18 +133,29 @@ def read_csv_signal(path: str | os.PathLike, fs: float | None = None) -> tuple[n
         file_fs = 1.0 / np.median(dt)
         if np.max(np.abs(dt - np.median(dt))) > 0.01 * np.median(dt):
             raise ValueError(f"{path}: samples are not evenly spaced in time; resample before classifying")
-        fs = fs if fs is not None else float(file_fs)
-        return values[:, 1], fs
+        _check_file_rate(path, fs, file_fs, "its time column")
+        return values[:, 1], float(file_fs)
     if fs is None:
         raise ValueError(f"{path} has one column and no time column: pass fs (sampling rate in Hz)")
     return values[:, 0], float(fs)
 
 
-def read_signal(source, fs: float | None = None) -> tuple[np.ndarray, float]:
+def _check_file_rate(path: Path, fs: float | None, file_fs: float, where: str) -> None:
+    """A given ``fs`` must agree (to 1 %) with the rate the file itself states."""
+    if fs is not None and abs(float(fs) - file_fs) > 0.01 * file_fs:
+        raise ValueError(
+            f"{path}: fs={fs:g} Hz was given, but {where} says {file_fs:g} Hz; omit fs to use the file's rate"
+        )
+
+
+def read_signal(
+    source: np.ndarray | list | tuple | str | os.PathLike, fs: float | None = None
+) -> tuple[np.ndarray, float]:
     """Signal and sampling rate from a NumPy array (needs ``fs``), a CSV file, or a WFDB record.
 
     A WFDB record is given as the path to its ``.hea`` file or its path without extension; lead
-    MLII is used when present, else the first lead.
+    MLII is used when present, else the first lead. A file that states its own rate (a WFDB header,
+    a CSV time column) is read at that rate; a given ``fs`` must agree with it (to 1 %).
     """
     if isinstance(source, np.ndarray) or isinstance(source, (list, tuple)):
         if fs is None:
@@ -160,6 +175,7 @@ def read_signal(source, fs: float | None = None) -> tuple[np.ndarray, float]:
             header = wfdb.rdheader(str(base))
             channel = header.sig_name.index("MLII") if "MLII" in (header.sig_name or []) else 0
             rec = wfdb.rdrecord(str(base), channels=[channel])
+        _check_file_rate(base.with_suffix(".hea"), fs, float(rec.fs), "its header")
         return rec.p_signal[:, 0].astype(np.float64), float(rec.fs)
     if not path.exists():
         raise FileNotFoundError(f"no such file or WFDB record: {path}")
@@ -214,7 +230,12 @@ def _model_configs(meta: dict) -> tuple[str, BeatConfig, SpectrogramConfig]:
 # ---------------------------------------------------------------------------------------- pipeline
 
 
-def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats: int = CHUNK_BEATS) -> Prediction:
+def predict_arrhythmia(
+    source: np.ndarray | str | os.PathLike,
+    fs: float | None = None,
+    model: str | os.PathLike | tuple[keras.Model, dict] | None = None,
+    chunk_beats: int = CHUNK_BEATS,
+) -> Prediction:
     """Classify every beat of a single-lead ECG as N, S or V.
 
     Parameters
@@ -223,13 +244,15 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
         A CSV file (one column, or time and value; header optional), a WFDB record (``.hea`` path or
         path without extension), or a 1-D NumPy array in mV.
     fs
-        Sampling rate in Hz; required for arrays and one-column CSVs, read from the file otherwise.
-        Any rate works: the signal is resampled to 360 Hz.
+        Sampling rate in Hz; required for arrays and one-column CSVs. A WFDB header or a CSV time
+        column gives the rate itself (a given ``fs`` must then agree with it to 1 %). Any rate
+        works: the signal is resampled to 360 Hz.
     model
         Path to a ``.keras`` file saved by :func:`ecglib.train.save_model`, a ``(model, metadata)``
         pair, or None for :func:`default_model_path`.
     chunk_beats
-        Beats processed per chunk.
+        Beats per chunk (a positive integer): a long recording is classified this many beats at a
+        time, which bounds the memory of its spectrograms.
 
     Returns
     -------
@@ -238,6 +261,8 @@ def predict_arrhythmia(source, fs: float | None = None, model=None, chunk_beats:
     from ecglib.models import predict_proba, reference_settings
     from ecglib.rpeaks import detect_rpeaks
 
+    if isinstance(chunk_beats, bool) or not isinstance(chunk_beats, (int, np.integer)) or chunk_beats < 1:
+        raise ValueError(f"chunk_beats must be a positive integer (beats per chunk), got {chunk_beats!r}")
     keras_model, meta = _resolve_model(model)
     model_name, beat_cfg, spec_cfg = _model_configs(meta)
     signal, fs = read_signal(source, fs)

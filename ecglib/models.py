@@ -18,7 +18,7 @@ float RGB input for 100 000 beats would take 20 GB if materialised at once.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import keras
 import numpy as np
@@ -26,6 +26,9 @@ from keras import layers
 
 from ecglib.beats import RR_FEATURES
 from ecglib.data import FS
+
+if TYPE_CHECKING:  # for annotations only
+    from ecglib.dataset import Dataset
 
 #: Names accepted by :func:`build_model` and :func:`model_inputs`.
 MODEL_NAMES: tuple[str, ...] = ("seed_cnn", "efficient_cnn")
@@ -411,6 +414,8 @@ def efficient_cnn(
         ``(height, width)`` or ``(height, width, 1)`` of the uint8 spectrograms (e.g. ``(16, 91)``
         for ``SpectrogramConfig(size=None)``). The model's ``"image"`` input takes exactly this
         shape; a channel axis is added inside.
+    n_classes
+        Number of output classes (softmax units).
     n_rr
         Number of RR features (input ``"rr"``), by default all of :data:`ecglib.beats.RR_FEATURES`.
     filters
@@ -757,18 +762,18 @@ class BeatSequence(keras.utils.PyDataset):
 
 def model_inputs(
     model_name: str,
-    data=None,
+    data: Dataset | None = None,
     *,
-    images=None,
-    rr=None,
-    labels=None,
-    ref=None,
+    images: np.ndarray | None = None,
+    rr: np.ndarray | None = None,
+    labels: np.ndarray | bool | None = None,
+    ref: np.ndarray | None = None,
     reference: bool = False,
     reference_rr_quantile: float | None = None,
-    local_ref=None,
+    local_ref: np.ndarray | None = None,
     local_reference_s: float | None = None,
-    times_s=None,
-    **kwargs,
+    times_s: np.ndarray | None = None,
+    **kwargs: Any,
 ) -> BeatSequence:
     """What ``model.fit``/``predict`` want for ``model_name``, as a lazily batched :class:`BeatSequence`.
 
@@ -781,6 +786,9 @@ def model_inputs(
         A :class:`ecglib.dataset.Dataset` (its images, RR features and labels are used), or None to
         pass ``images``/``rr``/``labels`` arrays directly. ``labels=False`` drops the labels
         (prediction only).
+    images, rr, labels
+        Without ``data``: ``(n, h, w)`` uint8 spectrograms, ``(n, n_rr)`` RR features (needed by
+        ``efficient_cnn``) and ``(n,)`` integer classes (optional).
     ref, reference
         Per-beat reference images for ``efficient_cnn(reference=True)``; with ``reference`` and no
         ``ref`` they are computed here: :func:`record_reference` per record of ``data`` (or over
@@ -828,7 +836,9 @@ def model_inputs(
     return BeatSequence(model_name, images, rr, labels, ref=ref, local_ref=local_ref, **kwargs)
 
 
-def predict_proba(model: keras.Model, model_name: str, data=None, *, batch_size: int = 256, **arrays) -> np.ndarray:
+def predict_proba(
+    model: keras.Model, model_name: str, data: Dataset | None = None, *, batch_size: int = 256, **arrays
+) -> np.ndarray:
     """Class probabilities ``(n, n_classes)`` of a Dataset (or ``images=``/``rr=`` arrays), batch by batch.
 
     A model with a ``"ref"`` input gets per-record reference images (``ref=`` if given, else

@@ -135,6 +135,8 @@ def protocol_splits(
         ``{record: (n_N, n_S, n_V)}`` of the records available (e.g. ``Dataset.class_counts()``).
     seed
         Seeds every random choice of subjects.
+    k
+        Number of folds of ``"kfold"``.
     quick
         Few records: relax the per-split class minimum to one beat.
 
@@ -165,8 +167,15 @@ def protocol_splits(
     return splits
 
 
-def beat_level_split(n: int, seed: int = 0, fractions=(0.70, 0.15, 0.15)) -> dict[str, np.ndarray]:
-    """The leaky split: beat indices shuffled into train/val/test regardless of patient (for the demo only)."""
+def beat_level_split(
+    n: int, seed: int = 0, fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
+) -> dict[str, np.ndarray]:
+    """The leaky split: beat indices shuffled into train/val/test regardless of patient (for the demo only).
+
+    ``fractions`` are the train, validation and test shares of the ``n`` beats (positive, summing to 1).
+    """
+    if len(fractions) != 3 or min(fractions) <= 0 or not np.isclose(sum(fractions), 1.0):
+        raise ValueError(f"fractions must be three positive shares summing to 1, got {fractions}")
     perm = np.random.default_rng(seed).permutation(n)
     n_test, n_val = int(fractions[2] * n), int(fractions[1] * n)
     return {
@@ -271,8 +280,10 @@ def run_protocol(
         Seeds the split and training.
     quick
         Few records and at most 2 epochs: a smoke run, not a result.
+    progress
+        Show a progress bar while the dataset is built (when ``dataset`` is None).
     overrides
-        Replace fields of ``setup.train``.
+        Replace fields of ``setup.train`` (e.g. ``verbose=False``, ``epochs=1``).
 
     Returns
     -------

@@ -79,14 +79,23 @@ class SpectrogramConfig:
 
 
 def frequencies(fs: float, config: SpectrogramConfig = SpectrogramConfig()) -> np.ndarray:
-    """Centre frequency in Hz of each kept row (before any resize)."""
+    """Centre frequency in Hz of each kept row (before any resize); ``fs`` is the sampling rate in Hz."""
+    if not fs > 0:
+        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs}")
     freqs = np.fft.rfftfreq(config.n_fft, d=1.0 / fs)
     return freqs[freqs < config.fmax_hz]
 
 
 def frame_times(n_samples: int, fs: float, config: SpectrogramConfig = SpectrogramConfig()) -> np.ndarray:
-    """Centre time in seconds of each STFT column for a window of ``n_samples`` (centred frames)."""
-    n_frames = 1 + n_samples // config.hop_length
+    """Centre time in seconds of each STFT column for a window of ``n_samples`` (centred frames).
+
+    The window is padded by ``n_fft // 2`` samples on each side, as :func:`log_magnitude` (and
+    librosa) pad it: ``1 + n_samples // hop_length`` columns for an even ``n_fft``, one fewer for
+    some odd ones.
+    """
+    if not fs > 0:
+        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs}")
+    n_frames = 1 + (n_samples + 2 * (config.n_fft // 2) - config.n_fft) // config.hop_length
     return np.arange(n_frames) * config.hop_length / fs
 
 
@@ -114,6 +123,8 @@ def log_magnitude(windows: np.ndarray, fs: float, config: SpectrogramConfig = Sp
         ``(n, samples)`` or ``(samples,)`` beat windows.
     fs
         Sampling rate in Hz.
+    config
+        STFT parameters (``n_fft``, ``hop_length``, ``window``, ``fmax_hz``, ``log_eps``).
 
     Returns
     -------
@@ -174,6 +185,8 @@ def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     height, width = size
     images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"images must be a stack (n, h, w); got shape {images.shape} (one image: images[None])")
     out = np.empty((len(images), height, width), dtype=np.uint8)
     for i, img in enumerate(images):
         resized = cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)  # cv2 wants (w, h)
@@ -211,7 +224,7 @@ def spectrogram_images(
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     n_rows = len(frequencies(fs, config))
-    n_frames = 1 + windows.shape[1] // config.hop_length
+    n_frames = len(frame_times(windows.shape[1], fs, config))
     shape = config.size if config.size is not None else (n_rows, n_frames)
     out = np.empty((len(windows), *shape), dtype=np.uint8)
     for start in range(0, len(windows), chunk):

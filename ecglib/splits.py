@@ -82,6 +82,8 @@ def patient_split(
         Random seed; the same seed gives the same split.
     min_per_class
         Minimum beats of every class in every split (default 100).
+    max_tries
+        Shuffles to try before giving up with a ValueError.
 
     Returns
     -------
@@ -184,6 +186,9 @@ def holdout_val(
     """
     if not 0 < frac < 1:
         raise ValueError(f"frac must be between 0 and 1, got {frac}")
+    missing = sorted(str(r) for r in records if r not in counts)
+    if missing:
+        raise ValueError(f"records {missing} have no class counts: counts must hold every record to split")
     groups = _group_by_subject([str(r) for r in records])
     subjects = sorted(groups)
     if len(subjects) < 2:

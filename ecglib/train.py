@@ -22,11 +22,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ecglib.data import CLASSES
+
+if TYPE_CHECKING:  # for annotations only: Keras is imported inside the functions that use it
+    import keras
+
+    from ecglib.dataset import Dataset
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,12 @@ def record_balance_weights(
 
 
 def stratified_subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """Sorted indices of ``n`` beats drawn without replacement, keeping the class proportions."""
+    """Sorted indices of about ``n`` beats drawn without replacement, keeping the class proportions.
+
+    Each class gets ``round(n * its share)`` beats, but at least one (and at most all of its own),
+    so a rare class is never dropped: the total can differ from ``n`` by a few beats. All beats
+    when ``n >= len(labels)``.
+    """
     labels = np.asarray(labels)
     if n >= len(labels):
         return np.arange(len(labels))
@@ -343,7 +353,7 @@ def _make_ema_callback(decay: float):
     return WeightAverage()
 
 
-def train_model(model_name: str, train, val, config: TrainConfig = TrainConfig()) -> TrainResult:
+def train_model(model_name: str, train: Dataset, val: Dataset, config: TrainConfig = TrainConfig()) -> TrainResult:
     """Build, fit and early-stop one model.
 
     Parameters
@@ -446,7 +456,7 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def save_model(model, path: str | os.PathLike, metadata: dict | None = None) -> Path:
+def save_model(model: keras.Model, path: str | os.PathLike, metadata: dict | None = None) -> Path:
     """Save ``model`` to ``path`` (must end in ``.keras``) and ``metadata`` to ``<path>.json``.
 
     ``metadata`` should hold what is needed to use the model later: ``model_name``, the
@@ -489,7 +499,7 @@ def _json_default(obj):
     raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
 
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike) -> tuple[keras.Model, dict]:
     """Load a model written by :func:`save_model`.
 
     Returns

@@ -51,6 +51,12 @@ def test_label_matching_tolerance():
     sym = np.array(["N", "V", "F"])
     got = label_peaks(np.array([1010, 2054, 2100, 2990, 5000]), ann, sym, 360.0, 0.150)
     assert got.tolist() == ["N", "V", "", "F", ""]  # 54 samples = 150 ms is inside, 100 ms later is not
+    with pytest.raises(ValueError, match="ann_samples and ann_symbols 1-D of one length"):
+        label_peaks(np.array([1010]), ann, sym[:2], 360.0)
+    with pytest.raises(ValueError, match="ann_samples must be in time order"):
+        label_peaks(np.array([1010]), ann[::-1], sym, 360.0)
+    with pytest.raises(ValueError, match="need fs > 0"):
+        label_peaks(np.array([1010]), ann, sym, 0.0)
 
 
 def test_rr_features_values():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ecglib.dataset import build_dataset, cache_path, dataset_params
+from ecglib.dataset import Dataset, build_dataset, cache_path, dataset_params
 from ecglib.beats import BeatConfig
 from ecglib.spectrogram import SpectrogramConfig
 
@@ -59,6 +59,8 @@ def test_subset_and_counts(tmp_path):
     assert counts["232"][1] > 1000 and counts["100"] == (2236, 33, 1)  # 2,239 N annotations, 3 too near an end
     with pytest.raises(ValueError, match="not in this dataset"):
         ds.subset(["101"])
+    with pytest.raises(ValueError, match="one entry per beat"):
+        Dataset(ds.images, ds.rr, ds.labels[:-1], ds.records, ds.peaks)
 
 
 def test_bad_arguments():

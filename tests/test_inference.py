@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ecglib.data import load_record
-from ecglib.inference import predict_arrhythmia, read_csv_signal
+from ecglib.inference import predict_arrhythmia, read_csv_signal, read_signal
 
 
 def test_classifies_a_real_record_from_csv(trained_model, tmp_path):
@@ -61,6 +61,16 @@ def test_csv_variants(tmp_path):
     head.write_text("time,value\n0,1\n0.004,2\n0.008,3\n")
     sig, fs = read_csv_signal(head)
     assert np.isclose(fs, 250) and sig.tolist() == [1, 2, 3]
+    assert np.isclose(read_csv_signal(head, fs=250)[1], 250)  # a given fs that agrees is fine
+    with pytest.raises(ValueError, match=r"head.csv: fs=360 Hz was given, but its time column says 250 Hz"):
+        read_csv_signal(head, fs=360)
+
+
+def test_a_wfdb_record_is_read_at_its_own_rate(data_dir):
+    sig, fs = read_signal(data_dir / "100.hea")
+    assert fs == 360 and len(sig) == 650_000
+    with pytest.raises(ValueError, match=r"100.hea: fs=250 Hz was given, but its header says 360 Hz"):
+        read_signal(data_dir / "100", fs=250)
 
 
 @pytest.mark.parametrize(
@@ -100,6 +110,9 @@ def test_bad_signals_and_models(trained_model, tmp_path):
     model, _ = trained_model
     with pytest.raises(ValueError, match="metadata lacks"):
         predict_arrhythmia(np.ones(3600), fs=360, model=(model, {}))
+    for chunk in (0, -5, 2.5):
+        with pytest.raises(ValueError, match="chunk_beats must be a positive integer"):
+            predict_arrhythmia(np.ones(3600), fs=360, model=trained_model, chunk_beats=chunk)
 
 
 @pytest.fixture(scope="module", params=[(None, None), (0.8, None), (0.8, 30.0)], ids=["all-beats", "long-rr", "local"])

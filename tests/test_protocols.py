@@ -66,6 +66,8 @@ def test_beat_level_split_partitions_the_beats():
     assert np.array_equal(np.sort(np.concatenate(list(split.values()))), np.arange(1000))
     assert all(np.array_equal(v, beat_level_split(1000, seed=1)[k]) for k, v in split.items())
     assert not np.array_equal(split["test"], beat_level_split(1000, seed=2)["test"])
+    with pytest.raises(ValueError, match="three positive shares summing to 1"):
+        beat_level_split(1000, fractions=(0.8, 0.15, 0.15))
 
 
 def test_summarise_folds_mean_and_sd():

@@ -8,6 +8,7 @@ from ecglib.spectrogram import (
     frame_times,
     frequencies,
     log_magnitude,
+    resize_images,
     save_png,
     spectrogram_images,
     to_rgb,
@@ -48,6 +49,9 @@ def test_images_shapes_and_chunking(windows):
     assert (native.reshape(300, -1).min(axis=1) == 0).all() and (native.reshape(300, -1).max(axis=1) == 255).all()
     other = spectrogram_images(windows, 360.0, SpectrogramConfig(n_fft=64, hop_length=4, size=None, scale="fixed"))
     assert other.shape == (300, 8, 181)
+    # An odd window drops the last centred frame here: the image, frame_times and librosa agree.
+    odd = SpectrogramConfig(n_fft=127, size=None, scale="fixed")
+    assert spectrogram_images(windows[:3], 360.0, odd).shape == (3, 16, len(frame_times(720, 360.0, odd))) == (3, 16, 90)
 
 
 def test_rgb_and_png(windows, tmp_path):
@@ -73,3 +77,8 @@ def test_bad_input():
         SpectrogramConfig(scale="loud")
     with pytest.raises(ValueError, match="uint8"):
         to_rgb(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"images must be a stack \(n, h, w\)"):
+        resize_images(np.zeros((16, 91), np.uint8), (128, 128))
+    for fs in (0.0, -360.0):
+        with pytest.raises(ValueError, match="fs must be a positive sampling rate"):
+            frequencies(fs)

@@ -1,7 +1,7 @@
 import pytest
 
 from ecglib.data import PACED_RECORDS, RECORDS
-from ecglib.splits import LeakageError, assert_no_leakage, ds1_ds2, patient_split, subject_kfold
+from ecglib.splits import LeakageError, assert_no_leakage, ds1_ds2, holdout_val, patient_split, subject_kfold
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -25,6 +25,14 @@ def test_patient_split_is_deterministic(counts):
 def test_patient_split_bad_fractions(counts):
     with pytest.raises(ValueError, match="fractions"):
         patient_split(counts, fractions=(0.5, 0.5, 0.5))
+
+
+def test_holdout_val_is_patient_wise_and_names_missing_counts(counts):
+    train, val = holdout_val(ds1_ds2()["train"], counts, seed=0)
+    assert_no_leakage({"train": train, "val": val})
+    assert sorted(train + val) == sorted(ds1_ds2()["train"])
+    with pytest.raises(ValueError, match=r"records \['999'\] have no class counts"):
+        holdout_val([*ds1_ds2()["train"], "999"], counts)
 
 
 def test_ds1_ds2():
