@@ -296,6 +296,24 @@ def record_beats(record: Record, config: BeatConfig = BeatConfig()) -> RecordBea
     Beats of class F or Q, beats with no reference annotation within the tolerance (detector
     mode), and beats whose window would run past either end of the record are dropped; the
     ``counts`` attribute says how many of each.
+
+    Parameters
+    ----------
+    record
+        A :class:`ecglib.data.Record` (one lead in mV, its sampling rate ``fs`` in Hz, and its
+        reference annotations, which label the beats in both peak modes).
+    config
+        Window length, peak source, matching tolerance, RR window and band-pass; default
+        ``BeatConfig()``. With ``peaks="detector"``, :func:`ecglib.rpeaks.detect_rpeaks` runs on the
+        unfiltered signal; the windows are always cut from the band-passed one.
+
+    Returns
+    -------
+    RecordBeats
+        The kept beats: ``(n, round(window_s * fs))`` float32 z-scored windows, int8 labels (0 = N,
+        1 = S, 2 = V), ``(n, 7)`` float32 RR features (computed over every peak, dropped ones
+        included), R-peak positions in samples, and ``counts`` with keys ``"peaks"``, ``"kept"``,
+        ``"dropped_edge"``, ``"dropped_F"``, ``"dropped_Q"`` and ``"dropped_unmatched"``.
     """
     filtered = bandpass(record.signal, record.fs, config.bandpass)
     if config.peaks == "reference":

@@ -84,6 +84,17 @@ def default_download_dir() -> Path:
 def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """Locate the MIT-BIH directory (explicit > ``ECGLIB_DATA_DIR`` > cache).
 
+    Parameters
+    ----------
+    data_dir
+        Directory holding the records (``~`` is expanded). None (default): ``$ECGLIB_DATA_DIR`` if
+        it is set and non-empty, else :func:`default_download_dir`.
+
+    Returns
+    -------
+    Path
+        The chosen directory (it holds ``100.hea``).
+
     Raises
     ------
     FileNotFoundError
@@ -375,7 +386,27 @@ def _read_record(name: str, base: Path, lead: str, resample: bool) -> Record:
 def resample_to(
     signal: np.ndarray, samples: np.ndarray, fs_in: float, fs_out: float = FS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Resample ``signal`` from ``fs_in`` to ``fs_out`` Hz (polyphase) and rescale sample positions."""
+    """Resample ``signal`` from ``fs_in`` to ``fs_out`` Hz (polyphase) and rescale sample positions.
+
+    Parameters
+    ----------
+    signal
+        ``(n_samples,)`` signal sampled at ``fs_in`` (any unit; MIT-BIH records are in mV),
+        resampled with ``scipy.signal.resample_poly`` (along axis 0).
+    samples
+        Positions in samples at ``fs_in`` (e.g. annotation positions), any shape.
+    fs_in
+        Sampling rate of ``signal`` in Hz; must be positive (else ``ValueError``).
+    fs_out
+        Target sampling rate in Hz, positive; default :data:`FS` (360 Hz). The up/down factors are
+        ``fs_out / fs_in`` as a fraction with a denominator of at most 1000.
+
+    Returns
+    -------
+    signal, samples
+        The resampled signal (float, ``ceil(n_samples * up / down)`` samples, same unit), and the
+        positions ``round(samples * fs_out / fs_in)`` as int64, clipped to ``0..len(signal) - 1``.
+    """
     from fractions import Fraction
 
     from scipy.signal import resample_poly
@@ -390,6 +421,14 @@ def resample_to(
 
 def class_summary(records: Iterable[str] = RECORDS, data_dir: str | os.PathLike | None = None) -> dict:
     """Count annotations per record: AAMI classes N, S, V (the task), F and Q (excluded), and non-beats.
+
+    Parameters
+    ----------
+    records
+        Record names to count (each one of :data:`RECORDS`, read with :func:`load_record`); default
+        all 48, paced records included.
+    data_dir
+        Database directory; see :func:`find_data_dir`.
 
     Returns
     -------

@@ -172,7 +172,21 @@ def plot_confusion_matrix(
 ) -> Figure:
     """Seaborn heatmaps of the confusion matrix: counts (left) and row-normalised recall (right).
 
-    ``metrics_or_cm`` is a dict from :func:`evaluate_predictions` or a ``(k, k)`` count matrix.
+    Parameters
+    ----------
+    metrics_or_cm
+        A dict from :func:`evaluate_predictions` (its ``"confusion_matrix"`` and ``"class_names"``
+        are used) or a ``(k, k)`` integer count matrix, rows true, columns predicted.
+    class_names
+        Names of the ``k`` classes, in label order. None (default): the dict's ``"class_names"``,
+        else the first ``k`` of ``("N", "S", "V")``.
+    title
+        Figure title; ``""`` (default) for none.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two heatmaps; a true class with no beats reads 0 in the normalised one.
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -236,21 +250,68 @@ def _one_vs_rest_curves(y_true, proba, class_names, kind: str, title: str):
 def plot_roc(
     y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str] = DEFAULT_CLASSES, title: str = ""
 ) -> Figure:
-    """One-vs-rest ROC curve of each class, AUC in the legend."""
+    """One-vs-rest ROC curve of each class, AUC in the legend.
+
+    Parameters
+    ----------
+    y_true
+        ``(n,)`` integer classes.
+    proba
+        ``(n, k)`` class probabilities (or scores).
+    class_names
+        Names of the ``k`` classes, in label order.
+    title
+        Axes title; ``""`` (default) gives ``"ROC, one vs rest"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One curve per class, and the chance diagonal; a class absent from ``y_true`` (or the only
+        class in it) has no curve.
+    """
     return _one_vs_rest_curves(y_true, proba, class_names, "roc", title)
 
 
 def plot_pr(
     y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str] = DEFAULT_CLASSES, title: str = ""
 ) -> Figure:
-    """One-vs-rest precision–recall curve of each class, average precision in the legend."""
+    """One-vs-rest precision–recall curve of each class, average precision in the legend.
+
+    Parameters
+    ----------
+    y_true
+        ``(n,)`` integer classes.
+    proba
+        ``(n, k)`` class probabilities (or scores).
+    class_names
+        Names of the ``k`` classes, in label order.
+    title
+        Axes title; ``""`` (default) gives ``"precision–recall, one vs rest"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One curve (precision against recall) per class; a class absent from ``y_true`` has none.
+    """
     return _one_vs_rest_curves(y_true, proba, class_names, "pr", title)
 
 
 def plot_history(history: Mapping[str, Sequence[float]], title: str = "") -> Figure:
     """Training curves: loss (train and validation) and accuracy / macro-F1 per epoch.
 
-    ``history`` is ``TrainResult.history`` or a Keras ``History.history`` dict.
+    Parameters
+    ----------
+    history
+        ``{metric: [value per epoch]}``: ``TrainResult.history`` or a Keras ``History.history``
+        dict. Keys ``"loss"`` and ``"val_loss"`` are drawn on the left, ``"accuracy"``,
+        ``"val_accuracy"`` and ``"val_macro_f1"`` on the right, when present; others are ignored.
+    title
+        Figure title; ``""`` (default) for none.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels, epochs numbered from 1.
     """
     import matplotlib.pyplot as plt
 
@@ -288,10 +349,24 @@ def _fmt(x, digits: int = 3) -> str:
 def metrics_table(metrics: Mapping, class_names: Sequence[str] | None = None) -> str:
     """A Markdown table of one or several metric dicts.
 
-    ``metrics`` is a dict from :func:`evaluate_predictions` or ``{row label: metrics dict}``. Each
-    row: accuracy, per-class precision / recall / F1, macro ROC-AUC and PR-AUC. A metrics dict may
-    carry ``"seconds"`` (training time) and, for cross-validation, ``"*_sd"`` keys written by the
-    caller; these are shown when present (mean ± sd for ``accuracy_sd`` etc.).
+    Each row: accuracy, per-class precision / recall / F1, macro ROC-AUC and PR-AUC.
+
+    Parameters
+    ----------
+    metrics
+        A dict from :func:`evaluate_predictions` (one row, empty label) or ``{row label: metrics
+        dict}``. A metrics dict may carry ``"seconds"`` (training time, column ``"train s"``, which
+        reads ``"–"`` without it) and, for cross-validation, ``"*_sd"`` keys written by the caller
+        (``accuracy_sd``, ``macro_roc_auc_sd``, ``macro_pr_auc_sd``, ``per_class_sd``, as
+        :func:`ecglib.protocols.summarise_folds` writes them); these are shown as mean ± sd.
+    class_names
+        Classes whose columns are shown, in order. None (default): the first row's
+        ``"class_names"``, else ``("N", "S", "V")``.
+
+    Returns
+    -------
+    str
+        The table, one line per row, values to 3 decimals; a missing value reads ``"–"``.
     """
     if not isinstance(metrics, Mapping) or not metrics:
         raise ValueError("metrics must be a metrics dict or a non-empty {label: metrics dict}")

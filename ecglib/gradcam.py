@@ -141,7 +141,26 @@ def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.45, colormap: i
 
 
 def gradcam_gallery(images: np.ndarray, cams: np.ndarray, titles: Sequence[str], ncols: int = 4, alpha: float = 0.45):
-    """Figure of overlays (one panel per beat, titled), low frequencies at the bottom."""
+    """Figure of overlays (one panel per beat, titled), low frequencies at the bottom.
+
+    Parameters
+    ----------
+    images
+        ``n`` spectrograms, each ``(h, w)`` uint8 (or ``(h, w, 1)``), row 0 = lowest frequency.
+    cams
+        ``n`` maps ``(h, w)`` in 0..1 from :func:`grad_cam`, one per image, of its ``(h, w)``.
+    titles
+        ``n`` panel titles.
+    ncols
+        Panels per row; there are ``ceil(n / ncols)`` rows (at least one), unused panels blank.
+    alpha
+        Weight of the heat map (JET colormap) in 0..1; see :func:`overlay`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not closed).
+    """
     import matplotlib.pyplot as plt
 
     n = len(images)

@@ -85,11 +85,21 @@ def _is_number(text: str) -> bool:
 def read_csv_signal(path: str | os.PathLike, fs: float | None = None) -> tuple[np.ndarray, float]:
     """Read a single-lead ECG from CSV: one column (values) or two (time in s, value), header optional.
 
+    Parameters
+    ----------
+    path
+        The file. The delimiter (``,``, ``;``, tab or space) is sniffed; blank lines are skipped; a
+        first line with a non-numeric cell is taken as the header. Times must be strictly
+        increasing, each step within 1 % of the median step.
+    fs
+        Sampling rate in Hz: required for one column; with a time column, optional, and it must
+        then agree to 1 % with the rate of the column (one over its median step).
+
     Returns
     -------
     signal, fs
-        Samples (the file's unit, expected mV) and the sampling rate in Hz: from the time column if
-        there is one (a given ``fs`` must then agree with it to 1 %), else the given ``fs``.
+        ``(n,)`` float64 samples (the file's unit, expected mV) and the sampling rate in Hz: from
+        the time column if there is one, else the given ``fs``.
 
     Raises
     ------
@@ -153,9 +163,22 @@ def read_signal(
 ) -> tuple[np.ndarray, float]:
     """Signal and sampling rate from a NumPy array (needs ``fs``), a CSV file, or a WFDB record.
 
-    A WFDB record is given as the path to its ``.hea`` file or its path without extension; lead
-    MLII is used when present, else the first lead. A file that states its own rate (a WFDB header,
-    a CSV time column) is read at that rate; a given ``fs`` must agree with it (to 1 %).
+    Parameters
+    ----------
+    source
+        A NumPy array, list or tuple of samples (mV expected; converted to float64, shape kept); a
+        ``.csv``, ``.txt`` or ``.tsv`` file (:func:`read_csv_signal`); or a WFDB record, as the path
+        to its ``.hea`` file or its path without extension (lead MLII when present, else the first
+        lead; in the header's physical units, mV for MIT-BIH).
+    fs
+        Sampling rate in Hz; required for an array and for a one-column CSV. A file that states its
+        own rate (a WFDB header, a CSV time column) is read at that rate; a given ``fs`` must agree
+        with it (to 1 %), else ``ValueError``.
+
+    Returns
+    -------
+    signal, fs
+        The samples (float64; ``(n,)`` from a file) and the sampling rate in Hz, not resampled.
     """
     if isinstance(source, np.ndarray) or isinstance(source, (list, tuple)):
         if fs is None:

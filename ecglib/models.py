@@ -185,10 +185,30 @@ def record_reference(
 ) -> np.ndarray:
     """Per-beat reference images ``(n, h, w)`` uint8: :func:`reference_image` of each beat's group.
 
-    ``groups`` (e.g. ``Dataset.records``) says which recording each beat comes from; None treats
-    all beats as one recording. This is the ``"ref"`` input of ``efficient_cnn(reference=True)``.
-    With ``rr_quantile`` only each recording's long-RR beats enter its median
-    (:func:`reference_beats`; ``pre_rr_s`` is then the ``(n,)`` pre-RR interval of each beat, s).
+    This is the ``"ref"`` input of ``efficient_cnn(reference=True)``.
+
+    Parameters
+    ----------
+    images
+        ``(n, h, w)`` uint8 spectrograms.
+    groups
+        ``(n,)`` recording each beat comes from (e.g. ``Dataset.records``); None (default) treats
+        all beats as one recording.
+    max_beats
+        Cap on the beats (evenly spaced) entering one recording's median; default
+        :data:`REFERENCE_BEATS`.
+    pre_rr_s
+        ``(n,)`` pre-RR interval of each beat, in seconds (only the order matters); required with
+        ``rr_quantile``, unused without.
+    rr_quantile
+        None (default): all of a recording's beats enter its median. A quantile in [0, 1): only its
+        long-RR beats, pre-RR at or above that quantile (:func:`reference_beats`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, h, w)`` array of ``images``' dtype: row ``i`` is the reference image of beat ``i``'s
+        recording.
     """
     images, groups, pre_rr_s, rr_quantile = _reference_arrays(images, groups, pre_rr_s, rr_quantile)
     out = np.empty_like(images)
@@ -359,9 +379,25 @@ def seed_cnn(
 ) -> keras.Model:
     """The original CNN on 128 × 128 RGB spectrograms (see the module docstring), compiled.
 
-    Compiled with Adam (``learning_rate``) and categorical cross-entropy; expects one-hot labels,
-    which :func:`model_inputs` provides. Its input is ``to_rgb(images)`` of the default
-    128 × 128 :class:`ecglib.spectrogram.SpectrogramConfig`.
+    Its input is ``to_rgb(images)`` of the default 128 × 128
+    :class:`ecglib.spectrogram.SpectrogramConfig`.
+
+    Parameters
+    ----------
+    input_shape
+        ``(height, width, channels)`` of the input images, pixel values 0..255 (rescaled to 0..1
+        inside); default :data:`SEED_INPUT_SHAPE`, ``(128, 128, 3)``.
+    n_classes
+        Number of output classes (softmax units), at least 2.
+    learning_rate
+        Adam learning rate.
+
+    Returns
+    -------
+    keras.Model
+        Input ``"image"``, output ``(n, n_classes)`` softmax probabilities; compiled with Adam and
+        categorical cross-entropy, so it expects one-hot labels, which :func:`model_inputs`
+        provides.
     """
     if len(input_shape) != 3 or min(input_shape) < 1:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
@@ -548,8 +584,24 @@ def efficient_cnn(
 def build_model(model_name: str, image_shape: tuple[int, ...] | None = None, n_classes: int = 3, **kwargs) -> keras.Model:
     """Build a compiled model by name (``"seed_cnn"`` or ``"efficient_cnn"``).
 
-    ``image_shape`` is the seed's ``(h, w, 3)`` input (default 128 × 128 × 3) or the efficient
-    model's ``(h, w)`` spectrogram shape (required). Extra keyword arguments go to the builder.
+    Parameters
+    ----------
+    model_name
+        ``"seed_cnn"`` or ``"efficient_cnn"`` (anything else raises ``ValueError``).
+    image_shape
+        For ``seed_cnn``, its ``(h, w, 3)`` input; None (default) gives 128 × 128 × 3. For
+        ``efficient_cnn``, the ``(h, w)`` (or ``(h, w, 1)``) shape of its uint8 spectrograms, e.g.
+        ``dataset.images.shape[1:]``; required (None raises ``ValueError``).
+    n_classes
+        Number of output classes.
+    **kwargs
+        Go to the builder: ``learning_rate`` for :func:`seed_cnn`, any further argument of
+        :func:`efficient_cnn` (``filters``, ``reference``, ...).
+
+    Returns
+    -------
+    keras.Model
+        The compiled model, as :func:`seed_cnn` or :func:`efficient_cnn` returns it.
     """
     _check_name(model_name)
     if model_name == "seed_cnn":
@@ -841,10 +893,32 @@ def predict_proba(
 ) -> np.ndarray:
     """Class probabilities ``(n, n_classes)`` of a Dataset (or ``images=``/``rr=`` arrays), batch by batch.
 
-    A model with a ``"ref"`` input gets per-record reference images (``ref=`` if given, else
-    computed by :func:`record_reference` as the model was trained, :func:`reference_settings`;
-    plain arrays count as one recording). One with a ``"local_ref"`` input also needs the beat
-    times (``times_s=``, seconds) with plain arrays.
+    Parameters
+    ----------
+    model
+        A trained model from :func:`build_model` (or :func:`ecglib.train.load_model`).
+    model_name
+        ``"seed_cnn"`` or ``"efficient_cnn"``: how the inputs are built (:func:`model_inputs`). For
+        ``"efficient_cnn"``, the RR features are cut to the columns the model takes
+        (:func:`rr_for_model`).
+    data
+        A :class:`ecglib.dataset.Dataset` (its images, RR features, records and peaks are used, its
+        labels ignored), or None (default) to pass arrays.
+    batch_size
+        Beats per prediction batch.
+    **arrays
+        Keyword arguments of :func:`model_inputs`: ``images=`` ``(n, h, w)`` uint8 and ``rr=``
+        ``(n, n_rr)`` without ``data`` (``rr=`` replaces ``data.rr``), and other
+        :class:`BeatSequence` options. A model with a ``"ref"`` input gets per-record reference
+        images (``ref=`` if given, else computed by :func:`record_reference` as the model was
+        trained, :func:`reference_settings`, which ``reference_rr_quantile=`` overrides; plain
+        arrays count as one recording). One with a ``"local_ref"`` input also needs the beat
+        times (``times_s=``, seconds) with plain arrays.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n_classes)`` float32 class probabilities, in the order of the beats.
     """
     if model_name == "efficient_cnn":
         for key, value in reference_settings(model).items():

@@ -64,10 +64,19 @@ def bandpass(signal: np.ndarray, fs: float, config: BandpassConfig = BandpassCon
 def bandpass_response(fs: float, config: BandpassConfig = BandpassConfig(), n: int = 2048):
     """Magnitude response of the zero-phase filter (squared single-pass response).
 
+    Parameters
+    ----------
+    fs
+        Sampling rate in Hz.
+    config
+        Pass band and order, as given to :func:`bandpass`.
+    n
+        Number of frequencies, evenly spaced from 0 Hz up to (not including) ``fs / 2``.
+
     Returns
     -------
     freqs_hz, gain
-        Frequencies in Hz and linear gain (1 = pass unchanged).
+        ``(n,)`` frequencies in Hz and ``(n,)`` linear gain (1 = pass unchanged), both float64.
     """
     from scipy.signal import sosfreqz
 
@@ -79,7 +88,21 @@ def bandpass_response(fs: float, config: BandpassConfig = BandpassConfig(), n: i
 def zscore(x: np.ndarray, axis: int = -1, eps: float = 1e-8) -> np.ndarray:
     """Subtract the mean and divide by the standard deviation along ``axis``.
 
-    A flat segment (std below ``eps``) becomes all zeros instead of dividing by zero.
+    Parameters
+    ----------
+    x
+        Array of any shape (e.g. ``(n, window)`` beat windows), in any unit; converted to float64.
+    axis
+        Axis along which the mean and the (population, ``ddof=0``) standard deviation are taken;
+        default the last.
+    eps
+        A flat segment (std at or below ``eps``, in the unit of ``x``) becomes all zeros instead of
+        dividing by zero.
+
+    Returns
+    -------
+    numpy.ndarray
+        Dimensionless float64 array of the shape of ``x``.
     """
     x = np.asarray(x, dtype=np.float64)
     mu = x.mean(axis=axis, keepdims=True)

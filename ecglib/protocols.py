@@ -197,8 +197,24 @@ def fit_evaluate(
 ):
     """Train ``setup`` on ``train`` (early stopping on ``val``) and score ``test``.
 
-    ``overrides`` replace fields of ``setup.train`` (e.g. ``epochs=1``, ``max_train_beats=5000``);
-    ``quick`` caps training at 2 epochs.
+    Parameters
+    ----------
+    setup
+        Model name and training settings (``setup.train``). Its beat and spectrogram configs are
+        not used here: the Datasets must already have been built with them.
+    train
+        :class:`ecglib.dataset.Dataset` of the training patients.
+    val
+        Dataset of the validation patients, scored after every epoch for early stopping.
+    test
+        Dataset scored by the trained model.
+    quick
+        Cap training at 2 epochs (after ``overrides``).
+    return_proba
+        Also return the test-set probabilities.
+    **overrides
+        Replace fields of ``setup.train`` (e.g. ``epochs=1``, ``max_train_beats=5000``); an unknown
+        field name raises ``TypeError``.
 
     Returns
     -------

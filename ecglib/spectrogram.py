@@ -241,10 +241,18 @@ def spectrogram_images(
 def to_rgb(images: np.ndarray, cmap: str = "viridis") -> np.ndarray:
     """Colour 8-bit grey images with a matplotlib colormap, for the seed's 3-channel input.
 
+    Parameters
+    ----------
+    images
+        uint8 grey images (0..255) of any shape, e.g. ``(n, h, w)`` or one ``(h, w)``; another dtype
+        raises ``ValueError``.
+    cmap
+        Name of a matplotlib colormap; default ``"viridis"`` (the seed's).
+
     Returns
     -------
     numpy.ndarray
-        ``(*images.shape, 3)`` uint8.
+        ``(*images.shape, 3)`` uint8 RGB.
     """
     import matplotlib
 
@@ -256,7 +264,25 @@ def to_rgb(images: np.ndarray, cmap: str = "viridis") -> np.ndarray:
 
 
 def save_png(image: np.ndarray, path: str | os.PathLike, cmap: str | None = "viridis") -> Path:
-    """Save one image as PNG (low frequencies at the bottom), coloured with ``cmap`` or grey if None."""
+    """Save one image as PNG (low frequencies at the bottom), coloured with ``cmap`` or grey if None.
+
+    Parameters
+    ----------
+    image
+        ``(h, w)`` uint8 image with row 0 = lowest frequency (as :func:`spectrogram_images` makes
+        them); it is written flipped, so that row 0 is the bottom row of the PNG.
+    path
+        Output file, written as PNG whatever its extension; parent folders are created, and the
+        file is written to a temporary name and renamed into place.
+    cmap
+        Name of a matplotlib colormap (applied by :func:`to_rgb`); default ``"viridis"``. None
+        writes the grey image as it is.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     import cv2
 
     from ecglib._io import atomic_path
@@ -285,7 +311,30 @@ def class_gallery(
 ):
     """A figure with ``per_class`` random spectrograms of each class (one row per class).
 
-    Returns the matplotlib figure; with ``path`` it is also saved as PNG.
+    Parameters
+    ----------
+    images
+        ``(n, h, w)`` spectrograms (e.g. uint8 from :func:`spectrogram_images`), row 0 = lowest
+        frequency, drawn at the bottom; each panel's colours span its own min..max.
+    labels
+        ``(n,)`` integer class of each image, an index into ``class_names``.
+    class_names
+        Names of the classes in label order, one row each (the row's y-label); default N, S, V.
+    per_class
+        Images drawn per class, at random without replacement; a class with fewer images leaves
+        the rest of its row blank.
+    seed
+        Seed of that random choice; the same seed gives the same figure.
+    cmap
+        Name of the matplotlib colormap of the panels; default ``"viridis"``.
+    path
+        If given, the figure is also saved there as PNG (100 dpi; parent folders created, written
+        to a temporary name and renamed into place). None (default): not saved.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not closed).
     """
     import matplotlib.pyplot as plt
 

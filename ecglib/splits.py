@@ -126,14 +126,19 @@ def ds1_ds2(strict: bool = True) -> dict[str, list[str]]:
     """de Chazal et al. (2004) inter-patient protocol: train on DS1, test on DS2.
 
     The four paced records are in neither set. The published DS2 contains record 202, whose subject
-    also gave 201 (in DS1): a subject in both sets. With ``strict=True`` (default) 202 is removed
-    from DS2 so the protocol is really inter-patient; ``strict=False`` gives the published sets,
-    which :func:`assert_no_leakage` rejects.
+    also gave 201 (in DS1): a subject in both sets.
+
+    Parameters
+    ----------
+    strict
+        True (default): 202 is removed from DS2, so the protocol is really inter-patient. False:
+        the published sets, which :func:`assert_no_leakage` rejects.
 
     Returns
     -------
     dict
-        ``{"train": DS1, "test": DS2}``.
+        ``{"train": DS1, "test": DS2}`` as new lists of record names: 22 training records, and 21
+        test records (22 with ``strict=False``).
     """
     test = [r for r in DS2_PUBLISHED if not (strict and r == "202")]
     assert not set(PACED_RECORDS) & set(DS1 + DS2_PUBLISHED)
@@ -145,10 +150,21 @@ def subject_kfold(records: Sequence[str] = RECORDS, k: int = 5, seed: int = 0) -
 
     Subjects are shuffled with ``seed`` and dealt round-robin into ``k`` folds.
 
+    Parameters
+    ----------
+    records
+        MIT-BIH record names to split (converted to ``str``; an unknown name raises ``ValueError``);
+        default all 48, paced records included. A subject's records (201 and 202) stay together.
+    k
+        Number of folds, from 2 to the number of subjects (else ``ValueError``); default 5.
+    seed
+        Seed of the subject shuffle; the same seed gives the same folds.
+
     Returns
     -------
     list of dict
-        ``k`` dicts ``{"train": [...], "test": [...]}``.
+        ``k`` dicts ``{"train": [...], "test": [...]}``: fold ``i``'s records as test, those of the
+        other folds as train, both sorted.
     """
     groups = _group_by_subject([str(r) for r in records])
     subjects = sorted(groups)
@@ -178,6 +194,24 @@ def holdout_val(
 
     Redrawn (deterministically from ``seed``) until the validation subjects hold at least
     ``min_per_class`` S and V beats and the training subjects hold some S beats.
+
+    Parameters
+    ----------
+    records
+        Record names to split; a subject's records (201 and 202) stay on one side.
+    counts
+        ``{record: (n_N, n_S, n_V)}`` beats per class (e.g. ``Dataset.class_counts()``); it must hold
+        every record of ``records`` (else ``ValueError``).
+    frac
+        Share of the *subjects* held out, strictly between 0 and 1 (default 0.2), rounded to a
+        whole number of subjects, at least one.
+    seed
+        Random seed; the same seed gives the same split.
+    min_per_class
+        Minimum S beats and V beats (each) of the validation records (default 20); N is not
+        checked.
+    max_tries
+        Draws to try before giving up with a ``ValueError``.
 
     Returns
     -------

@@ -170,13 +170,28 @@ class TrainResult:
 def class_weights(labels: np.ndarray, n_classes: int = len(CLASSES), mode: str = "balanced") -> dict[int, float]:
     """Per-class loss weights from (training) labels.
 
-    ``"balanced"``: ``n / (n_classes * n_c)``, as scikit-learn's ``compute_class_weight``;
-    ``"sqrt"``: the square root of that. A class absent from ``labels`` gets weight 0.
+    Parameters
+    ----------
+    labels
+        ``(n,)`` integer class indices in ``0..n_classes-1``.
+    n_classes
+        Number of classes; default ``len(CLASSES)`` (3).
+    mode
+        ``"balanced"`` (default): ``n / (n_classes * n_c)``, as scikit-learn's
+        ``compute_class_weight``; ``"sqrt"``: the square root of that. (``TrainConfig``'s
+        ``"none"`` is not accepted here.)
+
+    Returns
+    -------
+    dict
+        ``{class index: weight}`` (float) for every class ``0..n_classes-1``; a class absent from
+        ``labels`` gets weight 0.
 
     Raises
     ------
     ValueError
-        If ``labels`` is empty, not 1-D integers, or outside ``0..n_classes-1``.
+        If ``labels`` is empty, not 1-D integers, or outside ``0..n_classes-1``, or ``mode`` is
+        not ``"balanced"`` or ``"sqrt"``.
     """
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.size == 0:
@@ -459,9 +474,22 @@ def _sidecar(path: Path) -> Path:
 def save_model(model: keras.Model, path: str | os.PathLike, metadata: dict | None = None) -> Path:
     """Save ``model`` to ``path`` (must end in ``.keras``) and ``metadata`` to ``<path>.json``.
 
-    ``metadata`` should hold what is needed to use the model later: ``model_name``, the
-    ``beat_config`` / ``spectrogram_config`` dicts, the training config. Class names and the ecglib
-    and Keras versions are added. Both files are written to temporary names and renamed into place.
+    Both files are written to temporary names and renamed into place.
+
+    Parameters
+    ----------
+    model
+        The Keras model (saved with ``model.save``).
+    path
+        Model file; must end in ``.keras`` (else ``ValueError``). Parent folders are created; the
+        metadata goes to ``<path>.json`` (e.g. ``model.keras.json``).
+    metadata
+        What is needed to use the model later: ``model_name``, the ``beat_config`` /
+        ``spectrogram_config`` dicts, the training config. Must be JSON-serialisable (dataclasses
+        and NumPy scalars and arrays are converted; anything else raises ``ValueError``). Class
+        names (``"class_names"``) and the ecglib and Keras versions (``"ecglib_version"``,
+        ``"keras_version"``) are added; a key of ``metadata`` with one of those names wins. None
+        (default): only those.
 
     Returns
     -------
@@ -501,6 +529,12 @@ def _json_default(obj):
 
 def load_model(path: str | os.PathLike) -> tuple[keras.Model, dict]:
     """Load a model written by :func:`save_model`.
+
+    Parameters
+    ----------
+    path
+        The ``.keras`` file. Its metadata is read from ``<path>.json`` next to it; when that file
+        is missing a warning is printed to stderr.
 
     Returns
     -------
