@@ -117,11 +117,14 @@ def read_csv_signal(path: str | os.PathLike, fs: float | None = None) -> tuple[n
             dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
         except csv.Error:
             dialect = csv.excel
-        rows = [r for r in csv.reader(fh, dialect) if any(cell.strip() for cell in r)]
+        reader = csv.reader(fh, dialect)
+        # Keep each row's line number in the file, so an error names the line a user can find.
+        numbered = [(reader.line_num, r) for r in reader if any(cell.strip() for cell in r)]
+    lines, rows = [n for n, _ in numbered], [r for _, r in numbered]
     if not rows:
         raise ValueError(f"{path} is empty: expected one column of samples or two columns (time in s, value)")
     if not all(_is_number(c) for c in rows[0] if c.strip()):
-        rows = rows[1:]  # header line
+        rows, lines = rows[1:], lines[1:]  # header line
     if not rows:
         raise ValueError(f"{path} has a header but no samples")
     width = len([c for c in rows[0] if c.strip()])
@@ -131,11 +134,11 @@ def read_csv_signal(path: str | os.PathLike, fs: float | None = None) -> tuple[n
     for i, row in enumerate(rows):
         cells = [c for c in row if c.strip()]
         if len(cells) != width or not all(_is_number(c) for c in cells):
-            raise ValueError(f"{path}: line {i + 1} is not {width} numeric value(s): {row!r}")
+            raise ValueError(f"{path}: line {lines[i]} is not {width} numeric value(s): {row!r}")
         values[i] = [float(c) for c in cells]
     if not np.all(np.isfinite(values)):
         bad = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
-        raise ValueError(f"{path}: NaN or infinite value in data row {bad + 1}")
+        raise ValueError(f"{path}: NaN or infinite value on line {lines[bad]}")
     if width == 2:
         dt = np.diff(values[:, 0])
         if len(dt) == 0 or np.any(dt <= 0):

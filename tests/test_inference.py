@@ -78,8 +78,10 @@ def test_a_wfdb_record_is_read_at_its_own_rate(data_dir):
     [
         ("", "is empty"),
         ("a,b\n", "header but no samples"),
-        ("0.1\nabc\n0.3\n", "line 2"),
-        ("0.1\nnan\n0.3\n", "NaN"),
+        ("0.1\nabc\n0.3\n", "line 2 is not 1 numeric"),
+        ("time,value\n\n0,1\nabc,2\n", "line 4 is not 2 numeric"),  # the file's line, header and blank counted
+        ("0.1\nnan\n0.3\n", "NaN or infinite value on line 2"),
+        ("mv\n0.1\n\ninf\n", "NaN or infinite value on line 4"),
         ("0,1\n0.1,2\n0.05,3\n", "strictly increasing"),
     ],
 )
