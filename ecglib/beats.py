@@ -103,7 +103,20 @@ class RecordBeats:
 
 
 def window_samples(window_s: float, fs: float) -> int:
-    """Window length in samples (720 for 2 s at 360 Hz)."""
+    """Window length in samples (720 for 2 s at 360 Hz).
+
+    Parameters
+    ----------
+    window_s
+        Window length in seconds.
+    fs
+        Sampling rate in Hz.
+
+    Returns
+    -------
+    int
+        ``round(window_s * fs)`` samples (Python's ``round``: halves go to the even integer).
+    """
     return int(round(window_s * fs))
 
 
@@ -204,8 +217,18 @@ def match_annotations(
 def label_peaks(
     peaks: np.ndarray, ann_samples: np.ndarray, ann_symbols: np.ndarray, fs: float, tolerance_s: float = 0.150
 ) -> np.ndarray:
-    """AAMI class of each peak: that of the nearest reference beat annotation within the tolerance
-    (:func:`match_annotations`, which takes the same arguments and checks them).
+    """AAMI class of each peak: that of the nearest reference beat annotation within the tolerance.
+
+    The symbols come from :func:`match_annotations` and are grouped with
+    :data:`ecglib.data.AAMI_MAP`; a beat symbol it does not list (``"B"``, ``"r"``, ``"n"``, ``"?"``)
+    becomes ``"Q"``.
+
+    Parameters
+    ----------
+    peaks, ann_samples, ann_symbols, fs, tolerance_s
+        As in :func:`match_annotations`, which checks them: ``(n,)`` peak positions and ``(m,)``
+        annotation positions in samples, the ``(m,)`` annotation symbols, the sampling rate in Hz,
+        and the matching window in seconds (default 0.150, i.e. 150 ms).
 
     Returns
     -------

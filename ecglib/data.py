@@ -64,7 +64,19 @@ _ENV_VAR = "ECGLIB_DATA_DIR"
 
 
 def subject_id(record: str) -> str:
-    """Subject of a record: records 201 and 202 come from one subject, named ``"201"``."""
+    """Subject of a record: records 201 and 202 come from one subject, named ``"201"``.
+
+    Parameters
+    ----------
+    record
+        Record name, one of :data:`RECORDS` (an int such as ``201`` is accepted too, as its
+        ``str``); any other name raises ``ValueError``.
+
+    Returns
+    -------
+    str
+        The subject's name: ``"201"`` for record ``"202"``, else the record name itself.
+    """
     record = _check_record_name(record)
     return "201" if record == "202" else record
 
@@ -134,7 +146,20 @@ def _fetch_physionet(filename: str, dest: Path) -> None:
 
 
 def parse_sha256sums(text: str) -> dict[str, str]:
-    """Parse PhysioNet's ``SHA256SUMS.txt`` (``<hex digest> <file name>`` per line)."""
+    """Parse PhysioNet's ``SHA256SUMS.txt`` (``<hex digest> <file name>`` per line).
+
+    Parameters
+    ----------
+    text
+        Contents of the file. Blank lines are skipped; a line whose first field is not 64
+        characters long, or that lacks a file name, raises ``ValueError`` (the message gives its
+        line number). A leading ``*`` (binary-mode marker) on the file name is dropped.
+
+    Returns
+    -------
+    dict[str, str]
+        ``{file name: lower-case hex digest}``.
+    """
     sums: dict[str, str] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -81,7 +81,21 @@ class Dataset:
 
 
 def dataset_params(beat_config: BeatConfig, spec_config: SpectrogramConfig) -> dict:
-    """Every parameter that determines a record's cached arrays (the cache key's input)."""
+    """Every parameter that determines a record's cached arrays (the cache key's input).
+
+    Parameters
+    ----------
+    beat_config
+        How beats are cut and labelled (all its fields, the band-pass filter included).
+    spec_config
+        How spectrograms are made (all its fields).
+
+    Returns
+    -------
+    dict
+        ``{"format": CACHE_FORMAT, "fs": FS, "beats": {...}, "spectrogram": {...}}``, passed through
+        JSON (tuples become lists) so that it compares equal to the copy stored in a cache file.
+    """
     params = {
         "format": CACHE_FORMAT,
         "fs": FS,
@@ -92,7 +106,23 @@ def dataset_params(beat_config: BeatConfig, spec_config: SpectrogramConfig) -> d
 
 
 def cache_path(record: str, params: dict, root: str | os.PathLike | None = None) -> Path:
-    """Cache file of one record for the given parameters."""
+    """Cache file of one record for the given parameters.
+
+    Parameters
+    ----------
+    record
+        Record name, e.g. ``"100"`` (used as given in the file name; not checked).
+    params
+        Output of :func:`dataset_params`; its hash (16 hex digits) goes into the file name.
+    root
+        Cache directory (used as given: ``~`` is not expanded). None (default):
+        ``<ecglib cache dir>/datasets`` (see :func:`ecglib._io.cache_dir`).
+
+    Returns
+    -------
+    Path
+        ``<root>/mitdb-<record>-<hash>.npz`` (the file may not exist yet).
+    """
     root = Path(root) if root is not None else cache_dir() / "datasets"
     return root / f"mitdb-{record}-{params_key(params)}.npz"
 
@@ -179,7 +209,23 @@ def build_dataset(
 
 
 def class_counts(records: Sequence[str] = RECORDS, beat_config: BeatConfig = BeatConfig(), data_dir=None) -> dict:
-    """``{record: (n_N, n_S, n_V)}`` beats kept per record, without computing spectrograms (fast)."""
+    """``{record: (n_N, n_S, n_V)}`` beats kept per record, without computing spectrograms (fast).
+
+    Parameters
+    ----------
+    records
+        Record names (each read with :func:`ecglib.data.load_record`); default all 48.
+    beat_config
+        How beats are cut and labelled (:func:`ecglib.beats.record_beats`); default ``BeatConfig()``.
+    data_dir
+        MIT-BIH directory (see :func:`ecglib.data.find_data_dir`); default None.
+
+    Returns
+    -------
+    dict
+        ``{record: (n_N, n_S, n_V)}``, keys as ``str``, counts as ``int`` (F and Q beats and beats
+        too near a record's ends are not counted).
+    """
     out = {}
     for rec in records:
         labels = record_beats(load_record(rec, data_dir), beat_config).labels

@@ -98,8 +98,20 @@ def reference_image(images: np.ndarray, max_beats: int = REFERENCE_BEATS) -> np.
     """The per-pixel median of a recording's uint8 spectrograms ``(n, h, w)``: its typical beat.
 
     Most beats of any recording are normal, so the median is that patient's normal beat; no labels
-    are used. At most ``max_beats`` evenly spaced beats enter the median (a bound for long
-    recordings; an MIT-BIH record has fewer). Returns ``(h, w)`` uint8.
+    are used.
+
+    Parameters
+    ----------
+    images
+        ``(n, h, w)`` uint8 spectrograms of one recording, ``n >= 1`` (else ``ValueError``).
+    max_beats
+        At most this many beats, evenly spaced over ``images``, enter the median (a bound for long
+        recordings; an MIT-BIH record has fewer); default :data:`REFERENCE_BEATS` (4096).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(h, w)`` uint8, the median rounded (half to even).
     """
     images = np.asarray(images)
     if images.ndim != 3 or len(images) == 0:
@@ -331,18 +343,43 @@ def _model_input(model, name: str):
 
 
 def uses_reference(model) -> bool:
-    """Whether a model takes the per-record ``"ref"`` image input (``efficient_cnn(reference=True)``)."""
+    """Whether a model takes the per-record ``"ref"`` image input (``efficient_cnn(reference=True)``).
+
+    Parameters
+    ----------
+    model
+        A Keras model (built here or loaded); its inputs are looked up by name.
+
+    Returns
+    -------
+    bool
+        True if one of ``model.inputs`` is called ``"ref"``.
+    """
     return _model_input(model, "ref") is not None
 
 
 def reference_settings(model) -> dict:
     """Keyword arguments for :func:`model_inputs` that give ``model`` the references it was trained with.
 
-    ``{}`` for a model without a ``"ref"`` input; else ``{"reference": True,
-    "reference_rr_quantile": q}`` with ``q`` from the model's :class:`ReferenceRescaling` layer
-    (None — all beats — for models saved before that layer existed), plus
-    ``"local_reference_s"`` (the window of :func:`local_reference`) for a model that also has a
-    ``"local_ref"`` input.
+    Parameters
+    ----------
+    model
+        A Keras model (built here or loaded with its :class:`ReferenceRescaling` layers).
+
+    Returns
+    -------
+    dict
+        ``{}`` for a model without a ``"ref"`` input; else ``{"reference": True,
+        "reference_rr_quantile": q}`` with ``q`` from the model's :class:`ReferenceRescaling` layer
+        (None — all beats — for models saved before that layer existed), plus
+        ``"local_reference_s"`` (the window of :func:`local_reference`, in seconds) for a model
+        that also has a ``"local_ref"`` input.
+
+    Raises
+    ------
+    ValueError
+        If the model has a ``"local_ref"`` input but no :class:`ReferenceRescaling` layer with a
+        saved window.
     """
     if not uses_reference(model):
         return {}
@@ -362,7 +399,26 @@ def rr_for_model(model, rr: np.ndarray) -> np.ndarray:
 
     New features are appended to :data:`ecglib.beats.RR_FEATURES`, so a model saved when there
     were fewer takes the first columns (e.g. 6 before ``"rr_irregularity"`` was added).
-    A model without an ``"rr"`` input gets ``rr`` back unchanged.
+
+    Parameters
+    ----------
+    model
+        A Keras model; the width of its input called ``"rr"`` is read, if it has one.
+    rr
+        ``(n, n_rr)`` RR features, columns :data:`ecglib.beats.RR_FEATURES` (float32 as
+        :func:`ecglib.beats.rr_features` makes them).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``rr[:, :width]`` for a model whose ``"rr"`` input is ``width`` < ``n_rr`` wide; ``rr``
+        unchanged (as an array) for a model without an ``"rr"`` input (or of unknown width), when
+        the widths already match, or when ``rr`` is not 2-D.
+
+    Raises
+    ------
+    ValueError
+        If ``rr`` has fewer columns than the model takes.
     """
     rr = np.asarray(rr)
     rr_input = _model_input(model, "rr")
@@ -612,7 +668,19 @@ def build_model(model_name: str, image_shape: tuple[int, ...] | None = None, n_c
 
 
 def last_conv_layer_name(model: keras.Model) -> str:
-    """Name of the model's last Conv2D layer (``"last_conv"`` for models built here)."""
+    """Name of the model's last Conv2D layer (``"last_conv"`` for models built here).
+
+    Parameters
+    ----------
+    model
+        A Keras model; only its top-level ``model.layers`` are searched.
+
+    Returns
+    -------
+    str
+        :data:`LAST_CONV` if a Conv2D layer has that name, else the name of the last Conv2D layer
+        in ``model.layers`` order. No Conv2D layer raises ``ValueError``.
+    """
     names = [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
     if not names:
         raise ValueError(f"model {model.name!r} has no Conv2D layer")

@@ -113,7 +113,19 @@ SEED = ModelSetup(
 
 
 def setup_for(model: str) -> ModelSetup:
-    """The :class:`ModelSetup` for ``"efficient"``/``"efficient_cnn"`` or ``"seed"``/``"seed_cnn"``."""
+    """The :class:`ModelSetup` for ``"efficient"``/``"efficient_cnn"`` or ``"seed"``/``"seed_cnn"``.
+
+    Parameters
+    ----------
+    model
+        ``"efficient"`` or ``"efficient_cnn"``, ``"seed"`` or ``"seed_cnn"``; anything else raises
+        ``ValueError``.
+
+    Returns
+    -------
+    ModelSetup
+        :data:`EFFICIENT` or :data:`SEED` itself (a frozen, shared instance).
+    """
     name = {"efficient": "efficient_cnn", "seed": "seed_cnn"}.get(model, model)
     if name == "efficient_cnn":
         return EFFICIENT
@@ -172,7 +184,21 @@ def beat_level_split(
 ) -> dict[str, np.ndarray]:
     """The leaky split: beat indices shuffled into train/val/test regardless of patient (for the demo only).
 
-    ``fractions`` are the train, validation and test shares of the ``n`` beats (positive, summing to 1).
+    Parameters
+    ----------
+    n
+        Number of beats; the indices are ``0..n-1``.
+    seed
+        Seed of the ``numpy.random.default_rng`` permutation; default 0.
+    fractions
+        Train, validation and test shares of the ``n`` beats: three positive numbers summing to 1
+        (else ``ValueError``); default ``(0.70, 0.15, 0.15)``. The test and validation sizes are
+        rounded down (``int(share * n)``); train takes the rest.
+
+    Returns
+    -------
+    dict
+        ``{"train", "val", "test"}``: sorted int64 index arrays, disjoint, together ``0..n-1``.
     """
     if len(fractions) != 3 or min(fractions) <= 0 or not np.isclose(sum(fractions), 1.0):
         raise ValueError(f"fractions must be three positive shares summing to 1, got {fractions}")
@@ -250,7 +276,24 @@ def fit_evaluate(
 
 
 def summarise_folds(folds: Sequence[dict]) -> dict:
-    """Mean ± sd over folds of accuracy, macro scores and per-class scores (``*_sd`` keys hold the sd)."""
+    """Mean ± sd over folds of accuracy, macro scores and per-class scores (``*_sd`` keys hold the sd).
+
+    Parameters
+    ----------
+    folds
+        One metrics dict per fold, as :func:`fit_evaluate` returns them
+        (:func:`ecglib.evaluate.evaluate_predictions` output plus ``seconds``), per-class scores
+        keyed by the names in :data:`ecglib.data.CLASSES`.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``macro_f1``, ``macro_roc_auc``, ``macro_pr_auc`` and ``per_class``
+        (``{name: {precision, recall, f1, roc_auc, pr_auc}}``) as means over folds, each with its
+        sample sd (``ddof=1``; 0.0 for one fold) under ``<key>_sd`` / ``per_class_sd``. ``None``
+        values are left out; a score ``None`` in every fold stays ``None``. Plus ``class_names``,
+        ``n_folds`` and ``seconds`` (the sum over folds, not the mean).
+    """
 
     def mean_sd(values):
         v = np.array([x for x in values if x is not None], dtype=float)
@@ -325,7 +368,23 @@ def run_protocol(
 
 
 def model_path(setup: ModelSetup, protocol: str = "seed", quick: bool = False) -> Path:
-    """Where :func:`load_or_train` keeps the model trained on ``protocol``'s (first) split."""
+    """Where :func:`load_or_train` keeps the model trained on ``protocol``'s (first) split.
+
+    Parameters
+    ----------
+    setup
+        The model; its ``model_name`` goes into the file name.
+    protocol
+        Protocol name (not checked), default ``"seed"``.
+    quick
+        Whether the model comes from a quick run (a ``-quick`` suffix).
+
+    Returns
+    -------
+    Path
+        ``<ecglib cache dir>/models/<model_name>-<protocol>[-quick].keras``; the training seed and
+        overrides are not part of the name (they are in the sidecar metadata).
+    """
     from ecglib._io import cache_dir
 
     return cache_dir() / "models" / f"{setup.model_name}-{protocol}{'-quick' if quick else ''}.keras"
@@ -347,6 +406,27 @@ def load_or_train(
 
     This is how the book's chapters share one trained model: chapter 4 trains it, chapters 5 and 6
     (and ``python -m ecglib predict``) load it, and any chapter run alone trains it itself.
+
+    Parameters
+    ----------
+    protocol
+        ``"seed"`` (default) or ``"ds1ds2"``; ``"kfold"`` (five models) raises ``ValueError``.
+    setup
+        The model and its data/training parameters; default :data:`EFFICIENT`.
+    dataset
+        Used only when training (see :func:`run_protocol`): built with ``setup``'s configs, or None
+        (default) to build it (cached) from all 48 records, or :data:`QUICK_RECORDS` with ``quick``.
+        It is not part of the cache check.
+    seed
+        Seeds the split and training.
+    quick
+        A smoke run: few records and at most 2 epochs, kept in its own file (:func:`model_path`).
+    retrain
+        Train (and overwrite the cached model) even if a matching one exists.
+    progress
+        Show a progress bar while the dataset is built.
+    **overrides
+        Replace fields of ``setup.train`` (e.g. ``epochs=1``); part of the cache check.
 
     Returns
     -------
@@ -377,7 +457,19 @@ def load_or_train(
 
 
 def json_roundtrip(obj):
-    """``obj`` as it comes back from JSON (tuples → lists, NumPy scalars → Python), for comparisons."""
+    """``obj`` as it comes back from JSON (tuples → lists, NumPy scalars → Python), for comparisons.
+
+    Parameters
+    ----------
+    obj
+        Anything ``json.dumps`` takes, plus dataclass instances (as ``dataclasses.asdict``), NumPy
+        scalars and arrays (as lists); another type raises ``TypeError``.
+
+    Returns
+    -------
+    object
+        ``json.loads(json.dumps(obj))`` with those conversions (dict keys become strings).
+    """
     import json
 
     from ecglib.train import _json_default

@@ -632,7 +632,22 @@ def benchmark_detectors(
 def format_benchmark(results: dict, worst: int | None = None) -> str:
     """Plain-text table of :func:`benchmark_detectors` results (Se and +P in %).
 
-    ``worst`` lists only that many records per detector, those with the most errors (FP + FN).
+    Parameters
+    ----------
+    results
+        The dict returned by :func:`benchmark_detectors`: ``{name: {"records": {record: row},
+        "pooled": row}}``, each ``row`` with ``tp``, ``fp``, ``fn``, ``se``, ``ppv`` (fractions) and
+        ``seconds``.
+    worst
+        List only that many records per detector, those with the most errors (FP + FN), worst
+        first. None (default): every record, in the order of ``results``. The ``pooled`` row is
+        always added.
+
+    Returns
+    -------
+    str
+        One block per detector: a header line, then one line per record (TP, FP, FN, Se %, +P %,
+        detector seconds per record), then the pooled line; lines joined by newlines.
     """
     lines = []
     for name, res in results.items():

@@ -79,7 +79,22 @@ class SpectrogramConfig:
 
 
 def frequencies(fs: float, config: SpectrogramConfig = SpectrogramConfig()) -> np.ndarray:
-    """Centre frequency in Hz of each kept row (before any resize); ``fs`` is the sampling rate in Hz."""
+    """Centre frequency in Hz of each kept row (before any resize).
+
+    Parameters
+    ----------
+    fs
+        Sampling rate in Hz; must be positive (else ``ValueError``).
+    config
+        Uses ``n_fft`` (bins ``fs / n_fft`` Hz apart) and ``fmax_hz`` (rows at or above it are
+        dropped); default ``SpectrogramConfig()``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_rows,)`` float64 frequencies in Hz, from 0 Hz up (16 rows, 0..42.2 Hz, with the
+        defaults at 360 Hz).
+    """
     if not fs > 0:
         raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs}")
     freqs = np.fft.rfftfreq(config.n_fft, d=1.0 / fs)
@@ -90,8 +105,23 @@ def frame_times(n_samples: int, fs: float, config: SpectrogramConfig = Spectrogr
     """Centre time in seconds of each STFT column for a window of ``n_samples`` (centred frames).
 
     The window is padded by ``n_fft // 2`` samples on each side, as :func:`log_magnitude` (and
-    librosa) pad it: ``1 + n_samples // hop_length`` columns for an even ``n_fft``, one fewer for
-    some odd ones.
+    librosa) pad it: ``1 + n_samples // hop_length`` columns for an even ``n_fft``; for an odd one,
+    ``1 + (n_samples - 1) // hop_length`` (one fewer when ``hop_length`` divides ``n_samples``).
+
+    Parameters
+    ----------
+    n_samples
+        Length of the beat window in samples (720 for 2 s at 360 Hz).
+    fs
+        Sampling rate in Hz; must be positive (else ``ValueError``).
+    config
+        Uses ``n_fft`` and ``hop_length`` (samples); default ``SpectrogramConfig()``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_frames,)`` float64 times in seconds from the start of the window, ``hop_length / fs``
+        apart, the first at 0 s (91 columns, 0..2 s, with the defaults for 720 samples at 360 Hz).
     """
     if not fs > 0:
         raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs}")
@@ -158,7 +188,23 @@ def log_magnitude(windows: np.ndarray, fs: float, config: SpectrogramConfig = Sp
 
 
 def scale_to_255(logmag: np.ndarray, config: SpectrogramConfig = SpectrogramConfig()) -> np.ndarray:
-    """Map log-magnitudes ``(n, h, w)`` (or one ``(h, w)`` image) to float32 0..255 per :attr:`SpectrogramConfig.scale`."""
+    """Map log-magnitudes to float32 0..255 per :attr:`SpectrogramConfig.scale`.
+
+    Parameters
+    ----------
+    logmag
+        ``(n, h, w)`` or ``(h, w)`` natural-log magnitudes (e.g. from :func:`log_magnitude`); copied
+        to float32, not modified.
+    config
+        Uses ``scale``: ``"image"`` maps each image's own min..max (over its last two axes) to
+        0..255 (a constant image gives 0); ``"fixed"`` maps ``vmin..vmax`` to 0..255. Default
+        ``SpectrogramConfig()`` (``"image"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array of ``logmag``'s shape, clipped to 0..255 (not rounded).
+    """
     x = np.array(logmag, dtype=np.float32)  # a copy: scaled in place below
     if config.scale == "image":
         lo = x.min(axis=(-2, -1), keepdims=True)
@@ -171,15 +217,40 @@ def scale_to_255(logmag: np.ndarray, config: SpectrogramConfig = SpectrogramConf
 
 
 def to_uint8(logmag: np.ndarray, config: SpectrogramConfig = SpectrogramConfig()) -> np.ndarray:
-    """Map log-magnitudes to 0..255 per :attr:`SpectrogramConfig.scale` and round to uint8."""
+    """Map log-magnitudes to 0..255 per :attr:`SpectrogramConfig.scale` and round to uint8.
+
+    Parameters
+    ----------
+    logmag
+        ``(n, h, w)`` or ``(h, w)`` natural-log magnitudes; see :func:`scale_to_255`.
+    config
+        Uses ``scale`` (and ``vmin``, ``vmax`` for ``"fixed"``); default ``SpectrogramConfig()``.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 array of ``logmag``'s shape (rounded half to even, no resize).
+    """
     return np.rint(scale_to_255(logmag, config)).astype(np.uint8)
 
 
 def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize ``(n, h, w)`` images to ``(n, *size)`` with OpenCV's bilinear interpolation.
 
-    Float input in 0..255 comes back as rounded uint8 (interpolating before quantising avoids
-    8-bit banding); uint8 input stays uint8.
+    Parameters
+    ----------
+    images
+        ``(n, h, w)`` stack (one image: ``images[None]``; another ndim raises ``ValueError``).
+        uint8, or float in 0..255 (interpolating before quantising avoids 8-bit banding), which is
+        rounded and saturated to uint8 after the resize (by ``cv2.convertScaleAbs``, which takes
+        the absolute value first, so negative values do not become 0).
+    size
+        ``(height, width)`` of the output in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, height, width)`` uint8 images.
     """
     import cv2
 

@@ -255,8 +255,21 @@ def stratified_subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarra
     """Sorted indices of about ``n`` beats drawn without replacement, keeping the class proportions.
 
     Each class gets ``round(n * its share)`` beats, but at least one (and at most all of its own),
-    so a rare class is never dropped: the total can differ from ``n`` by a few beats. All beats
-    when ``n >= len(labels)``.
+    so a rare class is never dropped: the total can differ from ``n`` by a few beats.
+
+    Parameters
+    ----------
+    labels
+        ``(n_beats,)`` class of each beat (any values ``np.unique`` can sort; e.g. int8 indices).
+    n
+        Number of beats wanted; ``n >= len(labels)`` returns every beat.
+    seed
+        Seed of the ``numpy.random.default_rng`` that draws the beats; default 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted int64 indices into ``labels``.
     """
     labels = np.asarray(labels)
     if n >= len(labels):
@@ -271,7 +284,21 @@ def stratified_subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarra
 
 
 def cosine_rate(config: TrainConfig, epoch: int) -> float:
-    """Learning rate of epoch ``epoch`` (from 0) under ``lr_schedule="cosine"`` (see :class:`TrainConfig`)."""
+    """Learning rate of epoch ``epoch`` under ``lr_schedule="cosine"`` (see :class:`TrainConfig`).
+
+    Parameters
+    ----------
+    config
+        Uses ``learning_rate`` and ``epochs`` (not ``lr_schedule``: the cosine rate is returned
+        whatever the schedule).
+    epoch
+        Epoch index, from 0 (0 gives ``learning_rate``; not checked against ``epochs``).
+
+    Returns
+    -------
+    float
+        ``learning_rate * (1 + cos(pi * epoch / epochs)) / 2``.
+    """
     return float(config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs)))
 
 
