@@ -27,7 +27,7 @@ from ecglib.beats import BeatConfig
 from ecglib.data import CLASSES, RECORDS
 from ecglib.dataset import Dataset, build_dataset
 from ecglib.spectrogram import SpectrogramConfig
-from ecglib.splits import assert_no_leakage, ds1_ds2, holdout_val, patient_split, subject_kfold
+from ecglib.splits import _check_fractions, assert_no_leakage, ds1_ds2, holdout_val, patient_split, subject_kfold
 from ecglib.train import TrainConfig
 
 #: Protocol names accepted by :func:`protocol_splits` and :func:`run_protocol`.
@@ -200,8 +200,7 @@ def beat_level_split(
     dict
         ``{"train", "val", "test"}``: sorted int64 index arrays, disjoint, together ``0..n-1``.
     """
-    if len(fractions) != 3 or min(fractions) <= 0 or not np.isclose(sum(fractions), 1.0):
-        raise ValueError(f"fractions must be three positive shares summing to 1, got {fractions}")
+    _check_fractions(fractions)
     perm = np.random.default_rng(seed).permutation(n)
     n_test, n_val = int(fractions[2] * n), int(fractions[1] * n)
     return {

@@ -78,6 +78,11 @@ class SpectrogramConfig:
         return cls(**d)
 
 
+def _check_fs(fs: float) -> None:
+    if not fs > 0:
+        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs}")
+
+
 def frequencies(fs: float, config: SpectrogramConfig = SpectrogramConfig()) -> np.ndarray:
     """Centre frequency in Hz of each kept row (before any resize).
 
@@ -95,8 +100,7 @@ def frequencies(fs: float, config: SpectrogramConfig = SpectrogramConfig()) -> n
         ``(n_rows,)`` float64 frequencies in Hz, from 0 Hz up (16 rows, 0..42.2 Hz, with the
         defaults at 360 Hz).
     """
-    if not fs > 0:
-        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs}")
+    _check_fs(fs)
     freqs = np.fft.rfftfreq(config.n_fft, d=1.0 / fs)
     return freqs[freqs < config.fmax_hz]
 
@@ -123,8 +127,7 @@ def frame_times(n_samples: int, fs: float, config: SpectrogramConfig = Spectrogr
         ``(n_frames,)`` float64 times in seconds from the start of the window, ``hop_length / fs``
         apart, the first at 0 s (91 columns, 0..2 s, with the defaults for 720 samples at 360 Hz).
     """
-    if not fs > 0:
-        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs}")
+    _check_fs(fs)
     n_frames = 1 + (n_samples + 2 * (config.n_fft // 2) - config.n_fft) // config.hop_length
     return np.arange(n_frames) * config.hop_length / fs
 

@@ -50,6 +50,12 @@ def assert_no_leakage(splits: Mapping[str, Sequence[str]]) -> None:
             owner[subj] = name
 
 
+def _check_fractions(fractions: Sequence[float]) -> None:
+    """Train, validation and test shares: three, positive, summing to 1 (else ValueError)."""
+    if len(fractions) != 3 or min(fractions) <= 0 or not np.isclose(sum(fractions), 1.0):
+        raise ValueError(f"fractions must be three positive shares summing to 1, got {fractions}")
+
+
 def _group_by_subject(records: Sequence[str]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for r in records:
@@ -90,8 +96,7 @@ def patient_split(
     dict
         ``{"train": [...], "val": [...], "test": [...]}`` sorted record names.
     """
-    if len(fractions) != 3 or min(fractions) <= 0 or not np.isclose(sum(fractions), 1.0):
-        raise ValueError(f"fractions must be three positive shares summing to 1, got {fractions}")
+    _check_fractions(fractions)
     records = sorted(str(r) for r in class_counts)
     if not records:
         raise ValueError("class_counts is empty: no records to split")
