@@ -99,6 +99,17 @@ def colab_cell(url: str = REPOSITORY_URL) -> str:
     The cell must install ecglib before it can import anything from it, so it spells the URL out;
     a test keeps that copy equal to :data:`REPOSITORY_URL`. It uses pip through ``subprocess``
     rather than the ``%pip`` magic so that the jupytext ``.py`` twin stays valid Python.
+
+    Parameters
+    ----------
+    url
+        Repository the cell installs from (``pip install git+{url}``, only when ``import ecglib``
+        fails); default :data:`REPOSITORY_URL`.
+
+    Returns
+    -------
+    str
+        The cell's Python source, without a trailing newline.
     """
     return (
         "# On Colab: install ecglib from the book's repository and download MIT-BIH. Elsewhere: nothing.\n"
@@ -119,7 +130,27 @@ def colab_cell(url: str = REPOSITORY_URL) -> str:
 
 def missing_requirements(distribution: str = "ecglib") -> list[str]:
     """Requirements of ``distribution`` (no extras) that are not installed, or installed at a version
-    the requirement does not accept."""
+    the requirement does not accept.
+
+    Parameters
+    ----------
+    distribution
+        Name of an installed distribution whose ``Requires-Dist`` metadata is read; default
+        ``"ecglib"``. Requirements whose environment marker is false (those of an extra, or for
+        another platform or Python) are skipped.
+
+    Returns
+    -------
+    list of str
+        The unmet requirements as :class:`packaging.requirements.Requirement` strings (e.g.
+        ``"wfdb>=4.1"``), in metadata order; empty when all are met. A pre-release counts as
+        meeting a version range.
+
+    Raises
+    ------
+    importlib.metadata.PackageNotFoundError
+        If ``distribution`` itself is not installed.
+    """
     from importlib.metadata import PackageNotFoundError, requires, version
 
     from packaging.requirements import Requirement
@@ -140,7 +171,19 @@ def missing_requirements(distribution: str = "ecglib") -> list[str]:
 
 
 def protected_pins(packages: Iterable[str] = PROTECTED_PACKAGES) -> list[str]:
-    """``name==version`` of the installed protected packages (pip constraints that freeze them)."""
+    """``name==version`` of the installed protected packages (pip constraints that freeze them).
+
+    Parameters
+    ----------
+    packages
+        Distribution names; default :data:`PROTECTED_PACKAGES`.
+
+    Returns
+    -------
+    list of str
+        ``"name==version"`` of each package that is installed, in the order given; the others are
+        skipped.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     pins = []
@@ -157,6 +200,24 @@ def pip_install_command(requirements: Sequence[str], constraints_file: str | os.
 
     ``--upgrade-strategy only-if-needed`` leaves satisfied dependencies alone, and the constraints
     file (see :func:`protected_pins`) makes pip fail rather than change a protected package.
+
+    Parameters
+    ----------
+    requirements
+        Requirement strings to install (e.g. from :func:`missing_requirements`).
+    constraints_file
+        Path of the pip constraints file, passed as ``--constraint``.
+
+    Returns
+    -------
+    list of str
+        ``[sys.executable, "-m", "pip", "install", "--quiet", ...options, *requirements]``, for
+        :func:`subprocess.run`.
+
+    Raises
+    ------
+    ValueError
+        If ``requirements`` is empty.
     """
     if not requirements:
         raise ValueError("nothing to install")
@@ -255,6 +316,21 @@ def glue(name: str, value, display: bool = True) -> None:
     (or nothing when ``display=False``), so a chapter that glues numbers into its text still runs.
 
     Chapters import it from here, never ``from myst_nb import glue`` (which fails on Colab).
+
+    Parameters
+    ----------
+    name
+        Key the chapter's text refers to the value by.
+    value
+        Any object ``myst_nb.glue`` (or, on Colab, ``IPython.display.display``) accepts: a number,
+        string, figure, DataFrame, ...
+    display
+        Also show ``value`` in the cell's output; default True.
+
+    Returns
+    -------
+    None
+        ``value`` is glued (or shown), not returned.
     """
     try:
         from myst_nb import glue as myst_glue
@@ -297,7 +373,20 @@ def aami_table():
 
 
 def class_table(summary: Mapping[str, Mapping[str, int]]):
-    """:func:`ecglib.data.class_summary`'s dict as a DataFrame, one row per record plus ``total``."""
+    """:func:`ecglib.data.class_summary`'s dict as a DataFrame, one row per record plus ``total``.
+
+    Parameters
+    ----------
+    summary
+        ``{record: {column: count}}`` as :func:`ecglib.data.class_summary` returns it (columns
+        ``"N"``, ``"S"``, ``"V"``, ``"F"``, ``"Q"``, ``"non-beat"``; a last row ``"total"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per key of ``summary``, in its order, index named ``"record"``; one column per
+        inner key.
+    """
     import pandas as pd
 
     return pd.DataFrame.from_dict(summary, orient="index").rename_axis("record")
@@ -308,15 +397,48 @@ def class_table(summary: Mapping[str, Mapping[str, int]]):
 
 
 def beat_classes(symbols: np.ndarray) -> np.ndarray:
-    """AAMI class (N, S, V, F, Q) of each beat symbol."""
+    """AAMI class (N, S, V, F, Q) of each beat symbol.
+
+    Parameters
+    ----------
+    symbols
+        ``(n,)`` MIT-BIH annotation symbols (any iterable; each is passed through ``str``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` ``<U1`` class letters from :data:`ecglib.data.AAMI_MAP`; a symbol it does not
+        list (beats ``"B"``, ``"r"``, ``"n"``, ``"?"``, and any non-beat symbol) gives ``"Q"``.
+    """
     return np.array([AAMI_MAP.get(str(s), "Q") for s in symbols], dtype="<U1")
 
 
 def plot_strip(record: Record, start_s: float = 0.0, duration_s: float = 10.0, signal: np.ndarray | None = None, ax=None):
     """Plot ``duration_s`` seconds of a record with each beat's symbol, coloured by AAMI class.
 
-    ``signal`` replaces the record's raw signal (e.g. a filtered copy) while keeping its annotations.
-    Returns the axes.
+    Parameters
+    ----------
+    record
+        An :class:`ecglib.data.Record`; its ``fs`` (Hz) turns seconds into samples and its beat
+        annotations (:meth:`ecglib.data.Record.beats`) are drawn.
+    start_s, duration_s
+        Start and length of the strip, in seconds from the start of the record; default 0.0 and
+        10.0. The strip is clipped to the signal.
+    signal
+        ``(n_samples,)`` signal at ``record.fs`` that replaces the record's raw signal (e.g. a
+        filtered copy) while keeping its annotations; default None, ``record.signal`` (mV).
+    ax
+        Matplotlib axes to draw on; default None, a new 12 × 3 inch figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes: time in seconds on x, the signal on y (labelled in mV).
+
+    Raises
+    ------
+    ValueError
+        If the strip holds no sample of the signal.
     """
     import matplotlib.pyplot as plt
 
@@ -344,8 +466,37 @@ def show_spectrogram(image: np.ndarray, fs: float, config=None, n_samples: int |
     """Draw one cropped log-magnitude spectrogram (``ecglib.spectrogram.log_magnitude``) with
     ``librosa.display.specshow``, on real time (s) and frequency (Hz) axes.
 
-    ``n_samples`` is the beat window's length (default: from the number of columns).
-    Returns the QuadMesh, for a colour bar.
+    Parameters
+    ----------
+    image
+        ``(n_freq, n_frames)`` spectrogram at native resolution, row 0 = 0 Hz: log-magnitude
+        values, or an image made with ``size=None``. A resized image does not fit the axes.
+    fs
+        Sampling rate in Hz.
+    config
+        The :class:`ecglib.spectrogram.SpectrogramConfig` the image was made with (``n_fft``,
+        ``hop_length`` and ``fmax_hz`` place its rows and columns); default None,
+        ``SpectrogramConfig()``.
+    n_samples
+        The beat window's length in samples; default None, from the number of columns:
+        ``(n_frames - 1) * hop_length``.
+    ax
+        Matplotlib axes to draw on; default None, a new 5 × 3 inch figure.
+    **kwargs
+        Passed to ``librosa.display.specshow`` (e.g. ``vmin``, ``vmax``); ``cmap`` defaults to
+        ``"viridis"``.
+
+    Returns
+    -------
+    matplotlib.collections.QuadMesh
+        The mesh, for a colour bar; time in seconds from the window's start on x, frequency in Hz
+        on y.
+
+    Raises
+    ------
+    ValueError
+        If ``image`` is not ``(len(frequencies), len(frame_times))`` for ``fs``, ``config`` and
+        ``n_samples`` (:mod:`ecglib.spectrogram`), or ``fs`` is not positive.
     """
     import librosa.display
     import matplotlib.pyplot as plt
@@ -358,7 +509,8 @@ def show_spectrogram(image: np.ndarray, fs: float, config=None, n_samples: int |
         _, ax = plt.subplots(figsize=(5, 3))
     freqs = frequencies(fs, config)
     if n_samples is None:
-        n_samples = (image.shape[1] - 1) * config.hop_length
+        # inverse of frame_times' count: an odd window pads one sample less on each side
+        n_samples = (image.shape[1] - 1) * config.hop_length + config.n_fft % 2
     times = frame_times(n_samples, fs, config)
     if image.shape != (len(freqs), len(times)):
         raise ValueError(f"image is {image.shape}, the axes need {(len(freqs), len(times))} (rows, columns)")
@@ -373,7 +525,30 @@ def plot_detector_steps(record: Record, start_s: float = 0.0, duration_s: float 
     Raw signal → derivative of the 5–15 Hz QRS band → its square → moving-window integration
     (:func:`ecglib.rpeaks.qrs_energy`) → detections on the 0.5–40 Hz band-passed signal, with
     the reference beats. The detector runs on the whole record (its thresholds adapt over time);
-    only the stretch is drawn. Returns the figure.
+    only the stretch is drawn.
+
+    Parameters
+    ----------
+    record
+        An :class:`ecglib.data.Record`, at least 2 s long; its raw ``signal`` (mV) is processed and
+        its beat annotations are the reference R-peaks.
+    start_s, duration_s
+        Start and length of the stretch drawn, in seconds from the start of the record; default
+        0.0 and 5.0. The stretch is clipped to the record.
+    config
+        :class:`ecglib.rpeaks.RPeakConfig` of :func:`ecglib.rpeaks.qrs_energy` and
+        :func:`ecglib.rpeaks.detect_rpeaks`; default None, ``RPeakConfig()``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Five panels, 12 inches wide, sharing one time axis in seconds from the start of the record.
+
+    Raises
+    ------
+    ValueError
+        If the stretch holds no sample of the record, or the detector rejects the signal (shorter
+        than 2 s, NaN or infinite samples, ``qrs_band_hz`` not below ``fs / 2``).
     """
     import matplotlib.pyplot as plt
 
@@ -421,15 +596,33 @@ def recompute_images(data, spec_config, beat_config=None, data_dir=None):
     128 × 128 images without building (and holding) those images for every beat. Each record of
     ``data`` is read once; beats are matched by R-peak position.
 
+    Parameters
+    ----------
+    data
+        An :class:`ecglib.dataset.Dataset`; its ``records`` and ``peaks`` (samples) say which beats
+        to remake.
+    spec_config
+        :class:`ecglib.spectrogram.SpectrogramConfig` of the new images (e.g. the seed model's
+        ``size=(128, 128)``).
+    beat_config
+        :class:`ecglib.beats.BeatConfig` that cuts the windows; default None, ``BeatConfig()``. Use
+        the one ``data`` was built with: only the R-peak positions are checked.
+    data_dir
+        Database directory (see :func:`ecglib.data.find_data_dir`); default None.
+
     Returns
     -------
     ecglib.dataset.Dataset
-        ``data`` with new ``images`` (labels, RR features, records and peaks unchanged).
+        ``data`` with new ``images``, ``(n, height, width)`` uint8 as ``spec_config`` makes them
+        (labels, RR features, records and peaks unchanged).
 
     Raises
     ------
     ValueError
-        If a beat of ``data`` is not among the beats ``beat_config`` cuts from its record.
+        If ``data`` holds no beats, or a beat of ``data`` is not among the beats ``beat_config``
+        cuts from its record.
+    FileNotFoundError
+        If a record's files are missing (:func:`ecglib.data.load_record`).
     """
     import dataclasses
 
@@ -445,6 +638,8 @@ def recompute_images(data, spec_config, beat_config=None, data_dir=None):
         rows = np.flatnonzero(data.records == rec)
         record = load_record(str(rec), data_dir)
         beats = record_beats(record, beat_config)
+        if len(beats.peaks) == 0:
+            raise ValueError(f"record {rec}: beat_config cuts no beats from it, but data holds {len(rows)}")
         pos = np.minimum(np.searchsorted(beats.peaks, data.peaks[rows]), len(beats.peaks) - 1)
         if not np.array_equal(beats.peaks[pos], data.peaks[rows]):
             raise ValueError(f"record {rec}: some beats of data are not beats of this beat_config")
@@ -461,6 +656,33 @@ def model_batch(model, model_name: str, data, index=None):
     Built with :func:`ecglib.models.model_inputs`, so it follows whatever inputs the model has; a
     per-record input such as the efficient model's optional ``"ref"`` image is computed over all
     beats of ``data`` (as :func:`ecglib.models.predict_proba` does), then indexed.
+
+    Parameters
+    ----------
+    model
+        The Keras model; for ``"efficient_cnn"`` its reference inputs
+        (:func:`ecglib.models.reference_settings`) and the width of its ``"rr"`` input
+        (:func:`ecglib.models.rr_for_model`) are read. Unused for ``"seed_cnn"``.
+    model_name
+        ``"seed_cnn"`` or ``"efficient_cnn"``.
+    data
+        An :class:`ecglib.dataset.Dataset`.
+    index
+        Positions of the beats in ``data`` (integers, or a boolean mask); default None, all beats.
+
+    Returns
+    -------
+    numpy.ndarray or dict of numpy.ndarray
+        ``"seed_cnn"``: ``(n, 128, 128, 3)`` float32 viridis RGB (0..255). ``"efficient_cnn"``:
+        ``{"image": (n, h, w) uint8, "rr": (n, n_rr) float32}``, plus ``"ref"`` (and
+        ``"local_ref"``), ``(n, h, w)`` uint8, when the model takes them.
+
+    Raises
+    ------
+    ValueError
+        From :func:`ecglib.models.model_inputs`: an unknown ``model_name``, no beats (empty
+        ``data``; for ``"seed_cnn"`` also an empty ``index``), or ``"seed_cnn"`` images that are
+        not 128 × 128.
     """
     from ecglib import models
 
@@ -476,29 +698,94 @@ def gradcam_maps(model, model_name: str, data, index=None, class_index=None, lay
                  batch_size: int = 256) -> np.ndarray:  # fmt: skip
     """:func:`ecglib.gradcam.grad_cam` maps ``(n, h, w)`` of the beats ``index`` of ``data``, in batches.
 
-    ``class_index`` is one class for all beats, one per beat, or None for each beat's predicted
-    class. The maps have the size of the image input.
+    Parameters
+    ----------
+    model
+        A Keras classifier with a softmax output.
+    model_name
+        ``"seed_cnn"`` or ``"efficient_cnn"``: how its input is built (:func:`model_batch`).
+    data
+        An :class:`ecglib.dataset.Dataset`.
+    index
+        Positions of the beats in ``data`` (integers, or a boolean mask of ``len(data)``); default
+        None, all beats.
+    class_index
+        Class to explain: one int for all beats, ``(n,)`` ints one per beat, or None (default) for
+        each beat's predicted class.
+    layer_name
+        Convolutional layer to use; default None, :func:`ecglib.models.last_conv_layer_name`.
+    batch_size
+        Beats per :func:`ecglib.gradcam.grad_cam` call, a positive integer; default 256.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, h, w)`` float32 maps in 0..1, in the order of ``index``, at the size of the image
+        input (128 × 128 for ``"seed_cnn"``, ``data.images``' for ``"efficient_cnn"``); each is
+        scaled to a maximum of 1, all zeros where nothing supports the class.
+
+    Raises
+    ------
+    ValueError
+        If ``index`` is empty or a boolean mask of another length than ``data``, ``batch_size`` is
+        not a positive integer, ``class_index`` does not broadcast to ``index``'s shape, or a class
+        lies outside the model's outputs.
     """
     from ecglib.gradcam import grad_cam
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     index = np.arange(len(data)) if index is None else np.asarray(index)
+    if index.dtype == bool:
+        if index.shape != (len(data),):
+            raise ValueError(f"a boolean index needs one entry per beat of data ({len(data)}), got shape {index.shape}")
+        index = np.flatnonzero(index)
     if index.size == 0:
         raise ValueError("no beats to explain: index is empty")
     classes = None if class_index is None else np.broadcast_to(np.asarray(class_index), index.shape)
+    # efficient_cnn's inputs (reference beats included) are built once for all beats; seed_cnn's
+    # 128 × 128 × 3 float images per batch only, to bound the memory
+    every = None if model_name == "seed_cnn" else model_batch(model, model_name, data, index)
     out = []
     for start in range(0, len(index), batch_size):
         part = slice(start, start + batch_size)
-        inputs = model_batch(model, model_name, data, index[part])
+        if every is None:
+            inputs = model_batch(model, model_name, data, index[part])
+        else:
+            inputs = {key: value[part] for key, value in every.items()}
         key = {"image_key": "image"} if isinstance(inputs, dict) and "image" in inputs else {}
         out.append(grad_cam(model, inputs, None if classes is None else classes[part], layer_name, **key))
     return np.concatenate(out)
 
 
 def spectrogram_extent(spec_config=None, beat_config=None, fs: float | None = None) -> tuple[float, float, float, float]:
-    """``(t_first, t_last, f_lowest, f_highest)`` of a beat's spectrogram image: time in seconds from
-    the R-peak (the window's centre) and frequency in Hz, for ``imshow(..., extent=...)``.
+    """``(left, right, bottom, top)`` edges of a beat's spectrogram image: time in seconds from the
+    R-peak (the window's centre) and frequency in Hz, for ``imshow(..., extent=...)``.
 
-    Valid for native and resized images alike (resizing changes the pixels, not what they span).
+    ``imshow`` spreads the pixels between these edges, so each STFT column (row) is drawn centred on
+    its own time (frequency): the edges lie half a hop (half a frequency bin) beyond the first and
+    last centres. Valid for native and resized images alike (resizing changes the pixels, not what
+    they span). The centres of the ``w`` columns of an image are ``left + (arange(w) + 0.5) *
+    (right - left) / w``.
+
+    Parameters
+    ----------
+    spec_config
+        :class:`ecglib.spectrogram.SpectrogramConfig` (``n_fft``, ``hop_length``, ``fmax_hz``);
+        default None, ``SpectrogramConfig()``.
+    beat_config
+        :class:`ecglib.beats.BeatConfig` (its ``window_s``, in seconds); default None,
+        ``BeatConfig()``.
+    fs
+        Sampling rate in Hz; default None, :data:`ecglib.data.FS` (360).
+
+    Returns
+    -------
+    tuple of float
+        Outer edges of the first and last STFT columns, in seconds from the R-peak, and of the
+        lowest and highest kept rows, in Hz: ``(-1.0111, 1.0111, -1.40625, 43.59375)`` with the
+        defaults (column centres -1.0 … 1.0 s, a hop of 8 samples apart; row centres
+        0 … 42.1875 Hz, 2.8125 Hz apart).
     """
     from ecglib.beats import BeatConfig
     from ecglib.data import FS
@@ -509,20 +796,54 @@ def spectrogram_extent(spec_config=None, beat_config=None, fs: float | None = No
     fs = FS if fs is None else fs
     times = frame_times(int(round(beat_config.window_s * fs)), fs, spec_config) - beat_config.window_s / 2
     freqs = frequencies(fs, spec_config)
-    return float(times[0]), float(times[-1]), float(freqs[0]), float(freqs[-1])
+    # imshow's extent is the outer edges of the pixels: half a column (row) beyond the centres
+    half_t = spec_config.hop_length / fs / 2
+    half_f = fs / spec_config.n_fft / 2
+    return float(times[0] - half_t), float(times[-1] + half_t), float(freqs[0] - half_f), float(freqs[-1] + half_f)
 
 
 def show_gradcam(image: np.ndarray, cam: np.ndarray, spec_config=None, beat_config=None, ax=None,
-                 alpha: float = 0.45, title: str = ""):  # fmt: skip
+                 alpha: float = 0.45, title: str = "", fs: float | None = None):  # fmt: skip
     """A Grad-CAM map over its spectrogram (:func:`ecglib.gradcam.overlay`) on real axes: time from
-    the R-peak (s) and frequency (Hz), low frequencies at the bottom. Returns the axes."""
+    the R-peak (s) and frequency (Hz), low frequencies at the bottom.
+
+    Parameters
+    ----------
+    image
+        ``(h, w)`` uint8 spectrogram, row 0 = lowest frequency (``(h, w, 1)`` and ``(h, w, 3)`` RGB
+        are accepted too).
+    cam
+        ``(h, w)`` map in 0..1, e.g. one of :func:`gradcam_maps`.
+    spec_config, beat_config
+        The configs the image was made with, for the axes (:func:`spectrogram_extent`); default
+        None, ``SpectrogramConfig()`` and ``BeatConfig()``.
+    ax
+        Matplotlib axes to draw on; default None, a new 4 × 3 inch figure.
+    alpha
+        Weight of the heat map, in 0..1; default 0.45.
+    title
+        Title of the axes; default ``""``, none.
+    fs
+        Sampling rate in Hz the image was made at, for the axes; default None,
+        :data:`ecglib.data.FS` (360).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes.
+
+    Raises
+    ------
+    ValueError
+        If ``image`` and ``cam`` differ in ``(h, w)``, or ``alpha`` is outside 0..1.
+    """
     import matplotlib.pyplot as plt
 
     from ecglib.gradcam import overlay
 
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3))
-    ax.imshow(overlay(image, cam, alpha), origin="lower", aspect="auto", extent=spectrogram_extent(spec_config, beat_config))
+    ax.imshow(overlay(image, cam, alpha), origin="lower", aspect="auto", extent=spectrogram_extent(spec_config, beat_config, fs))
     ax.set(xlabel="time from R-peak (s)", ylabel="frequency (Hz)", title=title)
     return ax
 
@@ -530,7 +851,22 @@ def show_gradcam(image: np.ndarray, cam: np.ndarray, spec_config=None, beat_conf
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Spearman rank correlation between ``a[i]`` and ``b[i]`` (maps of any shape), one per pair.
 
-    NaN where either map is constant (e.g. all zeros: Grad-CAM found nothing for the class).
+    Parameters
+    ----------
+    a, b
+        ``(n, ...)`` stacks of ``n`` maps of one shape (e.g. ``(n, h, w)`` Grad-CAM maps), at least
+        2-D.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64 correlations in -1..1 (tied values share their average rank); NaN where
+        either map is constant (e.g. all zeros: Grad-CAM found nothing for the class).
+
+    Raises
+    ------
+    ValueError
+        If ``a`` and ``b`` differ in shape or are less than 2-D.
     """
     from scipy.stats import rankdata
 
@@ -552,6 +888,27 @@ def randomized_model(model, layers: Sequence[str] | None = None, seed: int = 0):
     The model-randomisation test of Adebayo et al. (2018): an explanation that does not change when
     the weights it explains are replaced by random ones does not explain the model. Naming only the
     top layers gives their *cascading* variant. ``model`` itself is left untouched.
+
+    Parameters
+    ----------
+    model
+        A Keras model.
+    layers
+        Names of the layers to re-initialise; default None, every layer of ``model``.
+    seed
+        Seed of the new weights, set with ``keras.utils.set_random_seed`` (which also reseeds
+        Python's, NumPy's and the backend's global generators); default 0.
+
+    Returns
+    -------
+    keras.Model
+        A clone (``keras.models.clone_model``) with ``model``'s weights, except in ``layers``, which
+        hold those of a freshly initialised clone.
+
+    Raises
+    ------
+    ValueError
+        If a name in ``layers`` is not a layer of ``model`` (Keras's ``get_layer``).
     """
     import keras
 
@@ -567,7 +924,30 @@ def randomized_model(model, layers: Sequence[str] | None = None, seed: int = 0):
 
 def per_record_scores(records: np.ndarray, y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str] = ("N", "S", "V")):
     """Per-record results (a DataFrame): beats, accuracy, and for each class its beats and recall
-    (NaN where the record has none of that class)."""
+    (NaN where the record has none of that class).
+
+    Parameters
+    ----------
+    records
+        ``(n,)`` record name of each beat.
+    y_true
+        ``(n,)`` integer classes.
+    proba
+        ``(n, k)`` class probabilities (or scores); the prediction is the arg-max.
+    class_names
+        Names of the classes, in label order; default ``("N", "S", "V")``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record, sorted, index named ``"record"``; columns ``"beats"``, ``"accuracy"``,
+        then ``"{name} beats"`` and ``"{name} recall"`` for each class.
+
+    Raises
+    ------
+    ValueError
+        If ``records``, ``y_true`` and ``proba`` differ in length.
+    """
     import pandas as pd
 
     records, y_true = np.asarray(records), np.asarray(y_true)
@@ -612,6 +992,37 @@ def scores_by_symbol(
     reference annotation within ``tolerance_s`` seconds; columns: the AAMI class, the number of
     beats, and the share predicted as each class (``"as N"``, ...), so the share in the beat's own
     class is its recall. Shows, for example, which kind of V beat a model misses.
+
+    Parameters
+    ----------
+    records
+        ``(n,)`` record name of each beat.
+    peaks
+        ``(n,)`` R-peak position of each beat, in samples within its record.
+    y_true
+        ``(n,)`` integer classes.
+    proba
+        ``(n, k)`` class probabilities (or scores); the prediction is the arg-max.
+    class_names
+        Names of the classes, in label order; default ``("N", "S", "V")``.
+    data_dir
+        Database directory the records are read from (see :func:`ecglib.data.find_data_dir`);
+        default None.
+    tolerance_s
+        Largest distance, in seconds, from a beat to the annotation it takes the symbol of;
+        default 0.150.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record and symbol found, sorted; beats with no annotation within
+        ``tolerance_s`` are grouped under ``"?"``. Columns ``"class"`` (the most common true class
+        of those beats), ``"beats"`` and, for each class, ``"as {name}"`` (a share in 0..1).
+
+    Raises
+    ------
+    ValueError
+        If ``records``, ``peaks``, ``y_true`` and ``proba`` differ in length.
     """
     import pandas as pd
 
@@ -638,9 +1049,26 @@ def scores_by_symbol(
 def beat_rhythms(records: np.ndarray, peaks: np.ndarray, data_dir=None) -> np.ndarray:
     """The annotated rhythm of each beat (:meth:`ecglib.data.Record.rhythms`), beats of any records.
 
-    ``records`` names each beat's record and ``peaks`` its R-peak position in samples within it.
-    Returns an ``(n,)`` string array (``"N"``, ``"AFL"``, ...; ``""`` before a record's first
-    rhythm annotation).
+    Parameters
+    ----------
+    records
+        ``(n,)`` record name of each beat.
+    peaks
+        ``(n,)`` integer R-peak position of each beat, in samples within its record.
+    data_dir
+        Database directory the records are read from (see :func:`ecglib.data.find_data_dir`);
+        default None.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` string array (``"N"``, ``"AFL"``, ...; ``""`` before a record's first rhythm
+        annotation).
+
+    Raises
+    ------
+    ValueError
+        If ``records`` and ``peaks`` are not 1-D of one length, or ``peaks`` are not integers.
     """
     from ecglib.data import load_record
 
@@ -671,6 +1099,34 @@ def scores_by_rhythm(
     a record's first rhythm annotation are grouped as ``"?"``. A class is made of beats, but a
     rhythm is the context those beats come in: the table shows, for example, normal beats of
     atrial flutter called S.
+
+    Parameters
+    ----------
+    records
+        ``(n,)`` record name of each beat.
+    peaks
+        ``(n,)`` integer R-peak position of each beat, in samples within its record.
+    y_true
+        ``(n,)`` integer classes.
+    proba
+        ``(n, k)`` class probabilities (or scores); the prediction is the arg-max.
+    class_names
+        Names of the classes, in label order; default ``("N", "S", "V")``.
+    data_dir
+        Database directory the records are read from (see :func:`ecglib.data.find_data_dir`);
+        default None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record and rhythm found; integer columns ``"beats"``, one per class
+        (``"N"``, ...: true class counts), ``"as {name}"`` per class (predicted counts) and
+        ``"errors"``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays differ in length, or ``peaks`` are not integers.
     """
     import pandas as pd
 

@@ -163,8 +163,8 @@ for c, maps in class_cams.items():
 
 # %%
 height, width = test.images.shape[1:]
-times = np.linspace(extent[0], extent[1], width)
-freqs = np.linspace(extent[2], extent[3], height)
+times = extent[0] + (np.arange(width) + 0.5) * (extent[1] - extent[0]) / width  # pixel centres: the
+freqs = extent[2] + (np.arange(height) + 0.5) * (extent[3] - extent[2]) / height  # extent is their edges
 fig, (ax_t, ax_f) = plt.subplots(1, 2, figsize=(11, 3.2))
 for c, cls in enumerate(CLASSES):
     ax_t.plot(times, class_cams[c].mean(axis=(0, 1)), color=CLASS_COLORS[cls], label=cls)

@@ -357,6 +357,11 @@ def test_show_spectrogram_uses_real_axes():
     assert 40 <= ax.get_ylim()[1] <= 46
     with pytest.raises(ValueError, match="axes need"):
         book.show_spectrogram(img[:, :-3], 360, cfg, n_samples=720)
+    # without n_samples the window length is inferred from the columns, for an odd window too
+    for n_fft in (128, 127):
+        odd = SpectrogramConfig(size=None, n_fft=n_fft, hop_length=16)
+        mesh = book.show_spectrogram(log_magnitude(x, 360, odd), 360, odd)
+        assert mesh.get_array().size == log_magnitude(x, 360, odd).size
     plt.close("all")
 
 
@@ -409,6 +414,19 @@ def test_recompute_images_matches_a_fresh_build(native_100):
         book.recompute_images(dataclasses.replace(few, peaks=few.peaks + 1), SpectrogramConfig())
 
 
+def test_recompute_images_record_without_beats(native_100, monkeypatch):
+    import dataclasses
+
+    import ecglib.beats
+    from ecglib.spectrogram import SpectrogramConfig
+
+    real = ecglib.beats.record_beats
+    monkeypatch.setattr(ecglib.beats, "record_beats", lambda rec, cfg: dataclasses.replace(
+        real(rec, cfg), peaks=np.empty(0, np.int64)))  # fmt: skip
+    with pytest.raises(ValueError, match="cuts no beats"):
+        book.recompute_images(native_100.take(np.arange(3)), SpectrogramConfig())
+
+
 def test_model_batch_and_gradcam_maps(trained_model_path, native_100):
     from ecglib.train import load_model
 
@@ -425,6 +443,14 @@ def test_model_batch_and_gradcam_maps(trained_model_path, native_100):
     assert np.allclose(per_beat, maps, atol=1e-5)
     with pytest.raises(ValueError, match="empty"):
         book.gradcam_maps(model, "efficient_cnn", data, [])
+    mask = np.zeros(len(data), bool)
+    mask[idx] = True
+    assert np.allclose(book.gradcam_maps(model, "efficient_cnn", data, mask, class_index=2), maps, atol=1e-5)
+    with pytest.raises(ValueError, match="one entry per beat"):
+        book.gradcam_maps(model, "efficient_cnn", data, mask[:-1])
+    for bad in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            book.gradcam_maps(model, "efficient_cnn", data, idx, batch_size=bad)
 
 
 def test_spectrogram_extent_and_show_gradcam():
@@ -437,12 +463,21 @@ def test_spectrogram_extent_and_show_gradcam():
 
     cfg = SpectrogramConfig(size=None, hop_length=16)
     t0, t1, f0, f1 = book.spectrogram_extent(cfg)
-    assert (t0, t1, f0) == (-1.0, 1.0, 0.0) and 40 < f1 < 45
+    # pixel edges: half a hop (16 / 360 s) and half a bin (360 / 128 Hz) beyond the centres
+    assert (t0, t1) == pytest.approx((-1 - 8 / 360, 1 + 8 / 360)) and f0 == pytest.approx(-360 / 256)
+    assert f1 == pytest.approx(15 * 360 / 128 + 360 / 256)  # 16 rows kept below 45 Hz
     assert book.spectrogram_extent(SpectrogramConfig()) == book.spectrogram_extent(SpectrogramConfig(size=None))
+    # the centres imshow then draws the columns at are the STFT frame times
+    from ecglib.spectrogram import frame_times
+
+    centres = t0 + (np.arange(46) + 0.5) * (t1 - t0) / 46
+    assert np.allclose(centres, frame_times(720, 360, cfg) - 1.0)
     image = np.random.default_rng(0).integers(0, 256, (16, 46), dtype=np.uint8)
     ax = book.show_gradcam(image, np.ones((16, 46), np.float32) * 0.5, cfg, title="x")
-    assert ax.get_xlim() == (-1.0, 1.0) and ax.get_ylim() == (0.0, f1)
+    assert ax.get_xlim() == (t0, t1) and ax.get_ylim() == (f0, f1)
     assert ax.get_xlabel().startswith("time") and ax.get_title() == "x"
+    ax180 = book.show_gradcam(image, np.ones((16, 46), np.float32) * 0.5, cfg, fs=180)
+    assert ax180.get_xlim() == book.spectrogram_extent(cfg, fs=180)[:2] != (t0, t1)
     plt.close("all")
 
 
