@@ -75,6 +75,7 @@ import ast
 import contextlib
 import copy
 import functools
+import inspect
 import io
 import json
 import math
@@ -147,6 +148,35 @@ def _finish(name: str, run: Callable[[], str], raise_on_fail: bool) -> CheckResu
     return result
 
 
+_CHECK_DOC_TAIL = """
+    raise_on_fail
+        If True (default), raise :class:`ExerciseCheckFailed` when the check fails; if False,
+        only return the result.
+
+    Returns
+    -------
+    CheckResult
+        The outcome, also printed. ``passed`` is False only when ``raise_on_fail=False``
+        (otherwise a failure raises).
+
+    Raises
+    ------
+    ExerciseCheckFailed
+        If the check fails and ``raise_on_fail`` is True. An exception raised by
+        ``{name}`` counts as a failure; it is not propagated.
+"""
+
+
+def _check_doc(check: Callable) -> Callable:
+    """Complete a ``check_*`` docstring (which ends inside its Parameters section, after the student's
+    function) with the ``raise_on_fail``, Returns and Raises sections every check shares."""
+    if check.__doc__ is None:  # python -OO
+        return check
+    student = next(iter(inspect.signature(check).parameters))
+    check.__doc__ = check.__doc__.rstrip() + _CHECK_DOC_TAIL.format(name=student) + "    "
+    return check
+
+
 def _fn_name(fn: Callable) -> str:
     return getattr(fn, "__name__", repr(fn))
 
@@ -206,6 +236,7 @@ def _rel_rms(y: np.ndarray, ref: np.ndarray) -> float:
 # Chapter 1: AAMI classes
 
 
+@_check_doc
 def check_aami_counts(aami_counts: Callable[[np.ndarray], Mapping[str, int]], *, raise_on_fail: bool = True) -> CheckResult:
     """Check ``aami_counts(symbols) -> {"N": n, "S": n, "V": n, "F": n, "Q": n}`` (chapter 1).
 
@@ -214,6 +245,13 @@ def check_aami_counts(aami_counts: Callable[[np.ndarray], Mapping[str, int]], *,
     (:data:`ecglib.data.AAMI_MAP`; a beat symbol not in the map is class Q; non-beat annotations
     are not counted). Tested on records 207 (bundle branch blocks, many non-beat annotations),
     208, 217 (paced) and 232.
+
+    Parameters
+    ----------
+    aami_counts
+        The student's function. It is called with a copy of a record's ``ann_symbols`` (1-D array
+        of one-character str) and must return a mapping with the keys ``"N"``, ``"S"``, ``"V"``,
+        ``"F"`` and ``"Q"`` (other keys are ignored), each count convertible with ``int()``.
     """
 
     def run() -> str:
@@ -340,6 +378,7 @@ def _diagnose_bandpass(fn: Callable, x: np.ndarray, y: np.ndarray, ref: np.ndarr
             "Check the filter type (Butterworth) and the order (4)")
 
 
+@_check_doc
 def check_bandpass(zero_phase_bandpass: Callable[[np.ndarray, float], np.ndarray], *, raise_on_fail: bool = True) -> CheckResult:
     """Check ``zero_phase_bandpass(signal, fs) -> filtered`` (chapter 2).
 
@@ -350,6 +389,15 @@ def check_bandpass(zero_phase_bandpass: Callable[[np.ndarray, float], np.ndarray
     RMS away from the first and last 5 s (where padding choices differ). When it does not, the
     filter is probed with an impulse to say what is wrong: no filtering, a phase shift, a gain,
     the low or high cut-off, or the roll-off.
+
+    Parameters
+    ----------
+    zero_phase_bandpass
+        The student's function, called as ``zero_phase_bandpass(signal, fs)`` with a 1-D float64
+        ``(n_samples,)`` signal in mV and the sampling rate ``fs`` in Hz (360.0 or 250.0, a
+        float); it must return the filtered signal as an array of the same shape (not the filter
+        coefficients) and leave its input unchanged. On a mismatch it is also called with a
+        32768-sample unit impulse, for the diagnosis.
     """
 
     def run() -> str:
@@ -435,6 +483,7 @@ def _match_cases() -> tuple[tuple[str, np.ndarray, np.ndarray, float, float], ..
     return tuple(cases)
 
 
+@_check_doc
 def check_match_peaks(count_matches: Callable[..., tuple[int, int, int]], *, raise_on_fail: bool = True) -> CheckResult:
     """Check ``count_matches(detected, reference, fs, tolerance_s=0.150) -> (tp, fp, fn)`` (chapter 2).
 
@@ -443,7 +492,16 @@ def check_match_peaks(count_matches: Callable[..., tuple[int, int, int]], *, rai
     :func:`ecglib.rpeaks.evaluate_detector`, which pairs the closest first). Tested on our detector's
     output for five minutes of records 100 and 105, on record 208's beats with missed, doubled,
     shifted and spurious detections (also with another tolerance and another sampling rate), and
-    with no detections.
+    with no detections. Either convention at the tolerance's edge (``<`` or ``<=``) is accepted.
+
+    Parameters
+    ----------
+    count_matches
+        The student's function, called as ``count_matches(detected, reference, fs,
+        tolerance_s=tol)``: 1-D integer arrays of positions in samples (``detected`` may be empty),
+        the sampling rate in Hz (360.0 or 250.0) and the tolerance in seconds (0.150 or 0.05). It
+        must return ``(tp, fp, fn)`` (three values convertible with ``int()``) or an object with
+        ``tp``, ``fp`` and ``fn`` attributes, such as :class:`ecglib.rpeaks.DetectorScore`.
     """
 
     def run() -> str:
@@ -494,6 +552,16 @@ def check_match_peaks(count_matches: Callable[..., tuple[int, int, int]], *, rai
 # Chapter 2: patient-wise split
 
 
+def _train_test_lists(out, where: str) -> tuple[list[str], list[str]]:
+    """The student's ``(train, test)`` as two lists of record names, or a :class:`_Fail` that says why not."""
+    try:
+        train, test = out
+        return [str(r) for r in train], [str(r) for r in test]
+    except (TypeError, ValueError):
+        raise _Fail(f"{where}: return two lists of record names (train, test), got {type(out).__name__}") from None
+
+
+@_check_doc
 def check_patient_split(
     subject_split: Callable[[Sequence[str], float, int], tuple[Sequence[str], Sequence[str]]], *, raise_on_fail: bool = True
 ) -> CheckResult:
@@ -503,7 +571,17 @@ def check_patient_split(
     same subject (:func:`ecglib.data.subject_id`: 201 and 202) on both sides, give the test set
     about ``test_fraction`` of the *subjects* (±1), give the same split for the same seed and
     different splits for different seeds, and leave the caller's list alone. Tested on the 44
-    non-paced records and on all 48, with ``test_fraction`` 0.2 and 0.3 and seeds 0-9.
+    non-paced records and on all 48, with ``test_fraction`` 0.2 and 0.3 and seeds 0-9. "Different
+    splits" means at least 3 distinct test sets over the 10 seeds; "the same split" means the same
+    train and test sets (in any order).
+
+    Parameters
+    ----------
+    subject_split
+        The student's function, called positionally as ``subject_split(records, test_fraction,
+        seed)`` with a list of record names (str, e.g. ``"201"``), a float and an int. It must
+        return a pair ``(train, test)`` of iterables of record names (items are compared as
+        ``str``).
     """
 
     def run() -> str:
@@ -522,11 +600,7 @@ def check_patient_split(
                     if given != list(records):
                         raise _Fail(f"{where}: your function reordered or changed the caller's list of records; "
                                     "shuffle a copy (or shuffle indices) instead")
-                    try:
-                        train, test = out
-                        train, test = [str(r) for r in train], [str(r) for r in test]
-                    except (TypeError, ValueError):
-                        raise _Fail(f"{where}: return two lists of record names (train, test), got {type(out).__name__}") from None
+                    train, test = _train_test_lists(out, where)
                     both = train + test
                     dup = sorted({r for r in both if both.count(r) > 1})
                     missing = sorted(set(records) - set(both))
@@ -544,8 +618,8 @@ def check_patient_split(
                     if abs(n_test - target) > 1.0 + 1e-9:
                         raise _Fail(f"{where}: the test set holds {n_test} of the {n_subjects} subjects, expected about "
                                     f"{target:.1f} (test_fraction of the subjects)")
-                    again = _call(subject_split, list(records), fraction, seed)
-                    if sorted(map(str, again[1])) != sorted(test):
+                    again = _train_test_lists(_call(subject_split, list(records), fraction, seed), where)
+                    if (sorted(again[0]), sorted(again[1])) != (sorted(train), sorted(test)):
                         raise _Fail(f"{where}: two calls with the same seed gave different splits; draw the shuffle from "
                                     "np.random.default_rng(seed) so that a split can be reproduced")
                     test_sets.add(tuple(sorted(test)))
@@ -625,6 +699,7 @@ _STFT_MISTAKES = (
 )
 
 
+@_check_doc
 def check_spectrogram(
     stft_log_magnitude: Callable[..., np.ndarray], *, raise_on_fail: bool = True
 ) -> CheckResult:
@@ -635,7 +710,17 @@ def check_spectrogram(
     0, hop, 2 hop, ... (the window zero-padded by ``n_fft // 2`` at both ends), only the rows with a
     frequency below ``fmax_hz``; shape ``(rows, columns)`` with row 0 = 0 Hz. That is
     :func:`ecglib.spectrogram.log_magnitude`. Tested on N, S and V beats of records 208 and 232
-    with ``(n_fft, hop_length, fmax_hz)`` = (128, 8, 45), (64, 4, 45) and (256, 16, 30).
+    with ``(n_fft, hop_length, fmax_hz)`` = (128, 8, 45), (64, 4, 45) and (256, 16, 30). Values
+    must match the reference to within 0.02 everywhere.
+
+    Parameters
+    ----------
+    stft_log_magnitude
+        The student's function, called as ``stft_log_magnitude(window, fs, n_fft=..., hop_length=...,
+        fmax_hz=...)`` (the last three always by keyword, so their defaults are not tested) with one
+        band-passed, z-scored 2-s beat window (1-D float64, 720 samples), ``fs=360.0`` Hz, ``n_fft``
+        and ``hop_length`` in samples and ``fmax_hz`` in Hz. It must return a 2-D array
+        ``(frequency rows, time columns)`` and leave ``window`` unchanged.
     """
 
     def run() -> str:
@@ -697,6 +782,7 @@ def check_spectrogram(
 # Chapter 4: class weights
 
 
+@_check_doc
 def check_class_weights(balanced_class_weights: Callable[..., Mapping[int, float]], *, raise_on_fail: bool = True) -> CheckResult:
     """Check ``balanced_class_weights(labels, n_classes=3) -> {class index: weight}`` (chapter 4).
 
@@ -707,6 +793,14 @@ def check_class_weights(balanced_class_weights: Callable[..., Mapping[int, float
     ``0 .. n_classes - 1``, as Keras' ``fit(class_weight=...)`` expects. Tested on the N/S/V labels
     of records 100, 208 and 232 (in 232 there is no V beat), alone and pooled, and with
     ``n_classes=4``.
+
+    Parameters
+    ----------
+    balanced_class_weights
+        The student's function, called as ``balanced_class_weights(labels, n_classes=k)`` with a
+        1-D int64 array of class indices (0 N, 1 S, 2 V) and ``k`` = 3 or 4. It must return a
+        mapping whose keys are exactly the ints (Python or NumPy, not bool) ``0 .. k - 1`` and
+        whose values convert with ``float()``; they must match to ``rtol=1e-6``.
     """
 
     def run() -> str:
@@ -729,7 +823,14 @@ def check_class_weights(balanced_class_weights: Callable[..., Mapping[int, float
             if {int(key) for key in keys} != set(range(k)):
                 raise _Fail(f"{where}: keys {sorted(int(key) for key in keys)}, expected 0..{k - 1}: every class needs a weight, "
                             "even one absent from the labels (weight 0); use n_classes, not np.unique(labels)")
-            w = np.array([float(out[c]) for c in range(k)])
+            if not np.array_equal(given, labels):
+                raise _Fail(f"{where}: your function changed the labels array it was given; count them without "
+                            "modifying it (np.bincount does not)")
+            try:
+                w = np.array([float(out[c]) for c in range(k)])
+            except (TypeError, ValueError):
+                got = {c: out[c] for c in range(k)}
+                raise _Fail(f"{where}: the weights must be numbers, got {got!r}") from None
             absent = counts == 0
             if not np.all(np.isfinite(w)):
                 bad = [c for c in range(k) if not np.isfinite(w[c])]
@@ -790,6 +891,7 @@ def _reference_metrics(y: np.ndarray, p: np.ndarray, k: int) -> dict:
     return {"confusion_matrix": cm, "se": se, "ppv": ppv, "f1": f1, "macro_f1": float(f1.mean())}
 
 
+@_check_doc
 def check_metrics(confusion_metrics: Callable[..., Mapping[str, Any]], *, raise_on_fail: bool = True) -> CheckResult:
     """Check ``confusion_metrics(y_true, y_pred, n_classes=3) -> dict`` (chapter 5).
 
@@ -800,6 +902,14 @@ def check_metrics(confusion_metrics: Callable[..., Mapping[str, Any]], *, raise_
     scikit-learn's ``zero_division=0``). Tested on the real labels of records 100, 119, 208 and 232
     against the predictions of a crude RR-interval rule, including one that never predicts S, and a
     record without V beats.
+
+    Parameters
+    ----------
+    confusion_metrics
+        The student's function, called as ``confusion_metrics(y_true, y_pred, n_classes=3)`` with
+        two 1-D int64 arrays of class indices (0 N, 1 S, 2 V) of the same length. It must return a
+        mapping with the five keys above: the matrix as a ``(3, 3)`` array-like of counts,
+        ``se``, ``ppv`` and ``f1`` as 3 values each (no NaN), ``macro_f1`` as one number.
     """
 
     def run() -> str:
@@ -911,7 +1021,7 @@ def gradcam_model(seed: int = 0) -> tuple[keras.Model, np.ndarray, np.ndarray]:
     return model, x, y
 
 
-_GRAD_MODELS: dict = {}
+_GRAD_MODELS: dict = {}  # of one model only: a new model's entries replace the last one's
 
 
 def _grad_model(model, layer_name: str, input_shape: tuple[int, ...]):
@@ -920,6 +1030,8 @@ def _grad_model(model, layer_name: str, input_shape: tuple[int, ...]):
 
     key = (id(model), layer_name, input_shape)
     if key not in _GRAD_MODELS:
+        if any(kept is not model for kept, _ in _GRAD_MODELS.values()):
+            _GRAD_MODELS.clear()  # gradcam_model() keeps one model; do not keep the ones it dropped
         inp = keras.Input(shape=input_shape)
         x, feats = inp, None
         for layer in model.layers:
@@ -952,6 +1064,7 @@ def _unit_max(maps: np.ndarray) -> np.ndarray:
     return maps / np.where(peak > 0, peak, 1.0)[:, None, None]
 
 
+@_check_doc
 def check_gradcam(grad_cam_by_hand: Callable[..., np.ndarray], *, raise_on_fail: bool = True) -> CheckResult:
     """Check ``grad_cam_by_hand(model, images, class_index, layer_name) -> maps`` (chapter 6).
 
@@ -963,6 +1076,18 @@ def check_gradcam(grad_cam_by_hand: Callable[..., np.ndarray], *, raise_on_fail:
     Tested with the model of :func:`gradcam_model` (a ``keras.Sequential``: rebuild the graph with
     ``keras.Input`` and the layers, or use ``model.inputs``/``get_layer(...).output`` after calling
     it once) on six real beats, for classes N and V and for layers ``last_conv`` and ``conv1``.
+    Needs Keras, TensorFlow and OpenCV (``cv2``); the model is trained on the first call, then
+    cached.
+
+    Parameters
+    ----------
+    grad_cam_by_hand
+        The student's function, called positionally as ``grad_cam_by_hand(model, images,
+        class_index, layer_name)`` with the :func:`gradcam_model` model, ``(6, 16, 91, 1)`` float32
+        images (two each of N, S and V), an int class index (0 N or 2 V) and a layer name (str). It
+        must return non-negative maps ``(n, h, w)`` (or ``(n, h, w, 1)``) as an array or a tensor
+        with ``.numpy()``; maps at the images' ``(16, 91)`` are compared with a tolerance of 0.1
+        after resizing the reference, maps at the layer's resolution with 0.02.
     """
 
     def run() -> str:
@@ -1143,7 +1268,24 @@ def _is_check_call(node: ast.AST) -> bool:
 
 
 def checked_functions(source: str) -> dict[str, str]:
-    """``{check name: function name}`` for every top-level ``check_*(function, ...)`` call in ``source``."""
+    """``{check name: function name}`` for every top-level ``check_*(function, ...)`` call in ``source``.
+
+    Only module-level statements count (an expression statement or an assignment whose value is
+    the call, e.g. ``result = check_bandpass(f)``), and only calls of a plain name starting with
+    ``check_`` whose first positional argument is a plain name. A later call of the same check
+    overrides an earlier one.
+
+    Parameters
+    ----------
+    source
+        Python source code, e.g. one code cell.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"check_bandpass": "zero_phase_bandpass", ...}``; empty if there is no such call or the
+        source has a syntax error.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -1172,7 +1314,10 @@ def _skeleton(node: ast.FunctionDef, source: str) -> str:
         indent = re.match(r"\s*", lines[body0.lineno - 1]).group(0)
     doc: list[str] = []
     if isinstance(body0, ast.Expr) and isinstance(getattr(body0, "value", None), ast.Constant) and isinstance(body0.value.value, str):
-        doc = lines[body0.lineno - 1 : body0.end_lineno]
+        if body0.lineno == node.lineno:  # the docstring shares the def's line: rewrite it on its own
+            doc = [indent + ast.unparse(body0)]
+        else:
+            doc = lines[body0.lineno - 1 : body0.end_lineno]
     return "\n".join(header_lines + doc + [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError"])
 
 
@@ -1183,6 +1328,20 @@ def stub_source(solution_sources: Sequence[str]) -> str:
     ``# YOUR CODE HERE``, ``raise NotImplementedError``) of every function passed to a
     ``check_*`` call, and those calls; drops everything else. Without any checked function the stub
     is ``# YOUR CODE HERE``.
+
+    Parameters
+    ----------
+    solution_sources
+        The source code of the solution's code cells, in order. A source with a syntax error is
+        skipped. A (non-async) function gets a skeleton only if a ``check_*`` call in the *same*
+        source passes it.
+
+    Returns
+    -------
+    str
+        The imports, the skeletons and the check calls, separated by blank lines (a
+        ``# YOUR CODE HERE`` line stands in for the skeletons when there are calls but none); just
+        ``"# YOUR CODE HERE"`` when there is neither a skeleton nor a call.
     """
     imports, skeletons, calls = [], [], []
     for src in solution_sources:
@@ -1209,11 +1368,30 @@ def stub_source(solution_sources: Sequence[str]) -> str:
 def make_assignment(notebook, title: str = "") -> Any:
     """The student version of one chapter notebook (an ``nbformat`` node; the input is not changed).
 
+    Parameters
+    ----------
+    notebook
+        The chapter as an nbformat v4 notebook (``nbformat.NotebookNode``, e.g. from
+        ``nbformat.read(path, as_version=4)``); it is deep-copied.
+    title
+        Names the chapter in the introductory cell ("Student version of ...") and in error messages;
+        default ``""`` (then "this chapter" / "notebook").
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The student notebook: an introductory markdown cell, then the chapter's cells without the
+        solutions (code cells' outputs and execution counts cleared), with ``answer``-tagged cells
+        (``metadata["exercise"]`` = the exercise label) in their place. Format 4.5 or later, cell
+        ids ``cell-000``, ``cell-001``, ..., no ``jupytext`` metadata; validated.
+
     Raises
     ------
     ValueError
         On an unbalanced ``{solution-start}``/``{solution-end}`` or an unclosed solution block
-        (the message names the cell).
+        (the message names the cell), or a ``{solution}`` block inside a gated solution.
+    nbformat.ValidationError
+        If the result is not a valid notebook.
     """
     import nbformat
 
@@ -1303,10 +1481,28 @@ def make_assignment(notebook, title: str = "") -> Any:
 def make_assignments(src_dir: str | os.PathLike = "notebooks", out_dir: str | os.PathLike = "assignments") -> list[Path]:
     """Write the student version of every chapter ``src_dir/NN_*.ipynb`` to ``out_dir/NN_*.ipynb``.
 
+    Each chapter goes through :func:`make_assignment`, titled ``"chapter NN, <first '# ' heading>"``
+    (the file's stem when there is no heading). Existing files are replaced (written to a ``.tmp``
+    file first, then renamed).
+
+    Parameters
+    ----------
+    src_dir
+        Folder of the chapter notebooks (not searched recursively); default ``"notebooks"``.
+    out_dir
+        Folder for the student versions, created if missing; default ``"assignments"``.
+
     Returns
     -------
     list of Path
-        The notebooks written.
+        The notebooks written, in file-name order.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``src_dir`` does not exist or holds no ``NN_*.ipynb`` file.
+    ValueError
+        If a chapter's solution markers are malformed (see :func:`make_assignment`).
     """
     import nbformat
 
@@ -1354,12 +1550,22 @@ def student_namespace(notebook) -> tuple[dict, dict[str, str], list[str]]:
     function call of every code cell (each statement on its own; one that fails is skipped and
     reported) and nothing else, so no data is loaded, no model trained and no check run. Functions
     may therefore use the notebook's imports and constants, not variables computed by other cells.
+    Lines starting with ``%`` or ``!`` (magics, shell commands) are dropped first; what the
+    statements print is discarded.
+
+    Parameters
+    ----------
+    notebook
+        An nbformat v4 notebook (``nbformat.NotebookNode``, e.g. from
+        ``nbformat.read(path, as_version=4)``); only its code cells are read.
 
     Returns
     -------
     namespace, calls, problems
-        The namespace, ``{check name: function name}`` from the notebook's ``check_*`` calls, and
-        one line per statement that could not run.
+        The namespace (``__name__`` is ``"__student__"``), ``{check name: function name}`` from the
+        notebook's ``check_*`` calls (:func:`checked_functions`; a later cell wins), and one line
+        per cell that does not parse (``"cell 3: syntax error: ..."``) or statement that raised
+        (``"cell 3, line 2: NameError: ..."``; cell numbers count all cells from 0).
     """
     namespace: dict = {"__name__": "__student__"}
     calls: dict[str, str] = {}
@@ -1392,7 +1598,21 @@ def grade_notebook(path: str | os.PathLike) -> list[tuple[str, bool, str]]:
 
     The exercises graded are those of the notebook's chapter (from its ``NN_`` file-name prefix)
     plus any whose check the notebook calls. The function graded is the one the notebook passes to
-    the check, or else the exercise's default name (:data:`EXERCISES`).
+    the check, or else the exercise's default name (:data:`EXERCISES`). The notebook's definitions
+    run in this process (:func:`student_namespace`), then each check with ``raise_on_fail=False``
+    and its output discarded.
+
+    Parameters
+    ----------
+    path
+        The notebook file; its name's first two characters, if digits, give the chapter.
+
+    Returns
+    -------
+    list of tuple of (str, bool, str)
+        ``(exercise label, passed, message)`` per exercise, in book order. A missing function, a
+        check that crashes, an unreadable notebook or one with no exercise gives a failed row
+        instead of an exception (the last two as the single row ``("(notebook)", False, ...)``).
     """
     import nbformat
 
@@ -1465,7 +1685,22 @@ def grade_folder(folder: str | os.PathLike, timeout_s: float = 600.0) -> list[Gr
 
 
 def format_grades(rows: Sequence[GradeRow]) -> str:
-    """A plain-text grade table (student × exercise: pass/FAIL), a score per student, then the messages."""
+    """A plain-text grade table (student × exercise: pass/FAIL), a score per student, then the messages.
+
+    Parameters
+    ----------
+    rows
+        Grade rows, e.g. from :func:`grade_folder`. Students appear in the order of their first
+        row; columns are the exercises in book order, labels not in :data:`EXERCISES` (such as
+        ``"(notebook)"``) first.
+
+    Returns
+    -------
+    str
+        The table, one line per student: ``pass``, ``FAIL`` or blank (no row) per exercise and a
+        score ``passed/graded`` over the exercises that student has a row for; then ``Messages:``
+        with one line per failed row. ``"no notebooks graded"`` if ``rows`` is empty.
+    """
     if not rows:
         return "no notebooks graded"
     students = list(dict.fromkeys(r.student for r in rows))
@@ -1496,7 +1731,34 @@ def format_grades(rows: Sequence[GradeRow]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ecglib.exercises {make-assignments,grade,grade-notebook} ...``."""
+    """``python -m ecglib.exercises {make-assignments,grade,grade-notebook} ...``.
+
+    ``make-assignments [src] [out]`` runs :func:`make_assignments` (defaults ``notebooks``,
+    ``assignments``) and prints the paths written; ``grade folder [--timeout S] [--csv FILE]`` runs
+    :func:`grade_folder` (default 600 s per notebook), prints :func:`format_grades` and optionally
+    writes the rows as CSV (columns student, exercise, passed, message); ``grade-notebook
+    notebook`` runs :func:`grade_notebook` and prints its rows as JSON on the last line.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name; default ``None`` (``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 (also when exercises fail).
+
+    Raises
+    ------
+    SystemExit
+        From ``argparse`` on invalid arguments or ``--help``.
+    FileNotFoundError
+        From :func:`make_assignments` (no chapter notebooks) or :func:`grade_folder` (no such
+        folder).
+    ValueError
+        From :func:`make_assignment`, on malformed solution markers.
+    """
     parser = argparse.ArgumentParser(prog="python -m ecglib.exercises", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("make-assignments", help="write the student version of every chapter")

@@ -7,6 +7,7 @@ The checks run on the real records (``ECGLIB_DATA_DIR``), as they do for student
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from pathlib import Path
 
@@ -209,6 +210,22 @@ def _div_by_zero(labels, n_classes=3):
         return {k: len(labels) / (n_classes * c[k]) for k in range(n_classes)}
 
 
+def _sorting_weights(labels, n_classes=3):
+    labels.sort()  # changes the caller's array
+    return balanced_class_weights(labels, n_classes)
+
+
+def _every_second_call(change):
+    """subject_split, with ``change`` applied to the result of every second call (the check's repeat)."""
+    calls = itertools.count(1)
+
+    def split(records, fraction, seed):
+        out = subject_split(records, fraction, seed)
+        return change(out) if next(calls) % 2 == 0 else out
+
+    return split
+
+
 def _nan_ppv(out, y, p, *rest):
     cm = out["confusion_matrix"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -260,6 +277,10 @@ MISTAKES = [
     (ex.check_class_weights, lambda y, n_classes=3: np.array(list(balanced_class_weights(y, n_classes).values())),
      "return a dict"),
     (ex.check_class_weights, lambda y, n_classes=3: balanced_class_weights(y, 3), "use n_classes"),
+    (ex.check_class_weights, lambda y, n_classes=3: {k: "1.0x" for k in range(n_classes)}, "must be numbers"),
+    (ex.check_class_weights, _sorting_weights, "changed the labels"),
+    (ex.check_patient_split, _every_second_call(lambda out: None), "two lists"),
+    (ex.check_patient_split, _every_second_call(lambda out: (out[0][1:], out[1])), "same seed"),
     (ex.check_metrics, _with_keys(confusion_metrics, confusion_matrix=lambda out, *a: out["confusion_matrix"].T), "transposed"),
     (ex.check_metrics, _with_keys(confusion_metrics, se=lambda out, *a: out["ppv"], ppv=lambda out, *a: out["se"]), "swapped"),
     (ex.check_metrics, _with_keys(confusion_metrics, ppv=_nan_ppv), "zero_division"),
@@ -495,3 +516,42 @@ def test_grade_folder_passes_the_reference_and_fails_a_mistake(assignments, tmp_
 
     table = ex.format_grades(rows)
     assert "alice/02_preprocessing" in table and "3/3" in table and "FAIL" in table and "not zero-phase" in table
+
+
+def test_stub_of_a_one_line_function_keeps_its_docstring():
+    source = 'from ecglib.exercises import check_bandpass\n\ndef f(signal, fs): "Filter it."; return signal\n\ncheck_bandpass(f)\n'
+    stub = ex.stub_source([source])
+    namespace: dict = {}
+    exec(stub.replace("check_bandpass(f)", ""), namespace)
+    assert namespace["f"].__doc__ == "Filter it." and "return signal" not in stub
+    with pytest.raises(NotImplementedError):
+        namespace["f"](np.zeros(3), 360.0)
+
+
+def test_grad_model_cache_holds_one_model():
+    import keras
+
+    def small():
+        return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"), keras.layers.Flatten(),
+                                 keras.layers.Dense(3, activation="softmax")])  # fmt: skip
+
+    ex._GRAD_MODELS.clear()
+    first, second = small(), small()
+    ex._grad_model(first, "c", (8, 8, 1))
+    ex._grad_model(first, "c", (8, 8, 1))
+    assert len(ex._GRAD_MODELS) == 1
+    ex._grad_model(second, "c", (8, 8, 1))
+    assert [kept for kept, _ in ex._GRAD_MODELS.values()] == [second]
+
+
+def test_every_check_documents_raise_on_fail_returns_and_raises():
+    import inspect
+
+    checks = [getattr(ex, name) for name in dir(ex) if name.startswith("check_")]
+    assert len(checks) == 8
+    for check in checks:
+        doc = inspect.getdoc(check)
+        student = next(iter(inspect.signature(check).parameters))
+        parameters = doc[doc.index("Parameters\n----------\n") :]
+        assert parameters.index(f"\n{student}\n") < parameters.index("\nraise_on_fail\n") < parameters.index("\nReturns\n")
+        assert f"``{student}`` counts as a failure" in doc and "\nRaises\n------\nExerciseCheckFailed\n" in doc
