@@ -292,6 +292,21 @@ class Record:
         sinus rhythm), ``"AFIB"``, ``"AFL"`` (atrial flutter), ``"SVTA"``, ``"VT"``, ``"B"``
         (ventricular bigeminy), ``"IVR"`` (idioventricular rhythm), ... A rhythm holds from its
         annotation up to the next one; positions before a record's first rhythm annotation get ``""``.
+
+        Parameters
+        ----------
+        samples
+            1-D integer array of positions in samples (e.g. R-peaks).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(samples),)`` str array of rhythm names.
+
+        Raises
+        ------
+        ValueError
+            If ``samples`` is not a 1-D integer array.
         """
         samples = np.asarray(samples)
         if samples.ndim != 1 or not np.issubdtype(samples.dtype, np.integer):

@@ -60,7 +60,23 @@ class Dataset:
         return len(self.labels)
 
     def subset(self, records: Sequence[str]) -> "Dataset":
-        """The beats of the given records only (a copy)."""
+        """The beats of the given records only (a copy).
+
+        Parameters
+        ----------
+        records
+            Record names (e.g. ``["100", "119"]``; other types are compared as ``str``).
+
+        Returns
+        -------
+        Dataset
+            Their beats, in this dataset's order (not the order of ``records``).
+
+        Raises
+        ------
+        ValueError
+            If a record holds no beat of this dataset.
+        """
         records = [str(r) for r in records]
         unknown = sorted(set(records) - set(np.unique(self.records)))
         if unknown:
@@ -68,7 +84,26 @@ class Dataset:
         return self.take(np.isin(self.records, records))
 
     def take(self, index: np.ndarray) -> "Dataset":
-        """The beats at ``index`` (integer positions or a boolean mask), as a new Dataset."""
+        """The beats at ``index``, as a new Dataset.
+
+        Parameters
+        ----------
+        index
+            Integer positions (in any order, repeats allowed) or a boolean mask of ``len(self)``.
+
+        Returns
+        -------
+        Dataset
+            The selected beats in the order of ``index`` (copies of the arrays).
+
+        Raises
+        ------
+        ValueError
+            If a boolean mask has another length than the dataset.
+        """
+        shape = np.shape(index)
+        if np.asarray(index).dtype == bool and shape != (len(self),):
+            raise ValueError(f"a boolean index needs one entry per beat ({len(self)}), got shape {shape}")
         return Dataset(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
 
     def class_counts(self) -> dict[str, tuple[int, int, int]]:

@@ -849,7 +849,25 @@ class BeatSequence(keras.utils.PyDataset):
         return np.sort(self._order[start:stop])  # sorted: contiguous-ish reads; order inside a batch is irrelevant
 
     def inputs(self, idx: int):
-        """Model input of batch ``idx`` (no labels)."""
+        """Model input of batch ``idx`` (no labels).
+
+        Parameters
+        ----------
+        idx
+            Batch number, ``0 <= idx < len(self)``.
+
+        Returns
+        -------
+        numpy.ndarray or dict of numpy.ndarray
+            ``"seed_cnn"``: ``(b, 128, 128, 3)`` float RGB values 0..255. ``"efficient_cnn"``:
+            ``{"image": (b, h, w) uint8, "rr": (b, n_rr) float32}`` plus the reference inputs
+            (``"ref"``, ``"local_ref"``) the sequence was built with.
+
+        Raises
+        ------
+        IndexError
+            If ``idx`` is out of range.
+        """
         sel = self._indices(idx)
         if self.model_name == "seed_cnn":
             # Same colours as ecglib.spectrogram.to_rgb (whose LUT is this one rounded to uint8).

@@ -61,6 +61,12 @@ def test_subset_and_counts(tmp_path):
         ds.subset(["101"])
     with pytest.raises(ValueError, match="one entry per beat"):
         Dataset(ds.images, ds.rr, ds.labels[:-1], ds.records, ds.peaks)
+    mask = ds.records == "232"
+    assert np.array_equal(ds.take(mask).peaks, sub.peaks)
+    assert np.array_equal(ds.take([2, 0]).peaks, ds.peaks[[2, 0]])
+    assert len(ds.take([])) == 0
+    with pytest.raises(ValueError, match="boolean index needs one entry per beat"):
+        ds.take(mask[:-1])
 
 
 def test_bad_arguments():
