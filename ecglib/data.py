@@ -346,7 +346,11 @@ def load_record(
     data_dir
         Database directory; see :func:`find_data_dir`.
     lead
-        Lead to read. Records 102 and 104 have no MLII lead; their first lead (V5) is used.
+        Lead to read, by its name in the header (``"MLII"``, ``"V1"``, ``"V2"``, ``"V4"``,
+        ``"V5"``). Records 102 and 104 have no MLII lead: for the default ``"MLII"`` their first
+        lead (V5) is used. Any other lead a record lacks raises ``ValueError``; most records'
+        second lead is V1, but not all (100, 114 and 123 have V5; 103 and 117 V2; 124 V4; 102 and
+        104 V5 and V2).
     resample
         The pipeline assumes 360 Hz. A record at another rate raises ``ValueError`` unless
         ``resample=True``, which resamples the signal (polyphase) and the annotation positions.
@@ -354,8 +358,9 @@ def load_record(
     Raises
     ------
     ValueError
-        Unknown record name, a sampling rate other than 360 Hz (without ``resample``), or a
-        truncated/corrupt ``.dat`` or ``.atr`` file (the message names the file).
+        Unknown record name, a ``lead`` the record does not have (other than ``"MLII"``), a
+        sampling rate other than 360 Hz (without ``resample``), or a truncated/corrupt ``.dat``
+        or ``.atr`` file (the message names the file).
     FileNotFoundError
         If the data directory or one of the record's files is missing.
     """
@@ -388,7 +393,12 @@ def _read_record(name: str, base: Path, lead: str, resample: bool) -> Record:
             f"record {name}: signal file {dat} is truncated ({dat.stat().st_size} bytes, "
             f"the header needs {expected}); re-download it"
         )
-    channel = header.sig_name.index(lead) if lead in header.sig_name else 0
+    if lead in header.sig_name:
+        channel = header.sig_name.index(lead)
+    elif lead == "MLII":  # records 102 and 104: the pipeline's one lead falls back to the first
+        channel = 0
+    else:
+        raise ValueError(f"record {name} has no lead {lead!r}; its leads are {list(header.sig_name)}")
     try:
         rec = wfdb.rdrecord(str(base), channels=[channel])
     except Exception as exc:

@@ -595,3 +595,29 @@ assert per_fold["S beats"].sum() == int(np.sum(data.labels == 1))
 # %% [markdown]
 # ```{solution-end}
 # ```
+#
+# ```{exercise}
+# :label: ex-eval-second-lead
+#
+# Every MIT-BIH record has a second lead, V1 in most of them, where atrial activity (P waves,
+# flutter and fibrillation waves) shows best. Read it with `load_record(name, lead=...)` (a record's
+# header lists its leads; `wfdb.rdheader`), cut its windows at the dataset's R-peaks (`data.peaks`;
+# `ecglib.preprocess.bandpass`, `ecglib.beats.extract_windows`), make their images with
+# `ecglib.spectrogram.spectrogram_images`, and stack them under the MLII images
+# (`np.concatenate(..., axis=1)`, then `dataclasses.replace(data, images=...)`). Train `EFFICIENT` on
+# the stacked images with `fit_evaluate` and compare it with MLII alone: first on the validation
+# patients, then record by record on the test patients. What would `predict_arrhythmia` need from
+# its users if you adopted the second lead?
+# ```
+#
+# ```{solution} ex-eval-second-lead
+# :class: dropdown
+#
+# The second lead is not the same lead everywhere: eight records have V2, V4 or V5 instead of V1
+# (`load_record` raises if you ask a record for a lead it lacks), so the network sees a mixture. In
+# our runs (the repository's `results/README.md`, "A second lead") the stacked images called fewer
+# of record 222's normal beats of atrial fibrillation and flutter S, but called more
+# non-ventricular beats V, and the validation scores rose on two protocols and fell on the third,
+# so the change was not adopted. A two-lead model also needs two-lead recordings to predict, and
+# many devices record one.
+# ```

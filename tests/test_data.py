@@ -29,6 +29,10 @@ def test_load_record_leads_and_units():
     assert 0.3 < np.ptp(rec.signal[:3600]) < 5.0  # a few mV, not ADC units
     assert load_record("114").lead == "MLII"  # MLII is the second channel in 114
     assert load_record("102").lead == "V5"  # 102 and 104 have no MLII
+    v1 = load_record("100", lead="V5")
+    assert v1.lead == "V5" and not np.allclose(v1.signal, rec.signal)
+    with pytest.raises(ValueError, match=r"record 100 has no lead 'V1'; its leads are \['MLII', 'V5'\]"):
+        load_record("100", lead="V1")
     samples, symbols = rec.beats()
     assert len(samples) == 2_273 and set(symbols) <= set("NA V")
 
