@@ -1548,8 +1548,10 @@ def student_namespace(notebook) -> tuple[dict, dict[str, str], list[str]]:
 
     Runs, in notebook order, every top-level ``import``, ``def``, ``class`` and assignment without a
     function call of every code cell (each statement on its own; one that fails is skipped and
-    reported) and nothing else, so no data is loaded, no model trained and no check run. Functions
-    may therefore use the notebook's imports and constants, not variables computed by other cells.
+    reported) and nothing else, so the cells' data loading, training and checks are skipped. What
+    those statements evaluate themselves still runs: the imported modules, decorators, default
+    argument values and class bodies. Functions may therefore use the notebook's imports and
+    constants, not variables computed by other cells.
     Lines starting with ``%`` or ``!`` (magics, shell commands) are dropped first; what the
     statements print is discarded.
 
