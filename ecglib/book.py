@@ -668,7 +668,8 @@ def model_batch(model, model_name: str, data, index=None):
     data
         An :class:`ecglib.dataset.Dataset`.
     index
-        Positions of the beats in ``data`` (integers, or a boolean mask); default None, all beats.
+        Positions of the beats in ``data`` (integers, or a boolean mask of ``len(data)``;
+        :meth:`ecglib.dataset.Dataset.positions`); default None, all beats.
 
     Returns
     -------
@@ -682,11 +683,11 @@ def model_batch(model, model_name: str, data, index=None):
     ValueError
         From :func:`ecglib.models.model_inputs`: an unknown ``model_name``, no beats (empty
         ``data``; for ``"seed_cnn"`` also an empty ``index``), or ``"seed_cnn"`` images that are
-        not 128 × 128.
+        not 128 × 128; a boolean ``index`` of another length than ``data``.
     """
     from ecglib import models
 
-    index = np.arange(len(data)) if index is None else np.asarray(index)
+    index = np.arange(len(data)) if index is None else data.positions(index)
     if model_name == "seed_cnn":  # 128 × 128 × 3 floats per beat: colour only the beats asked for
         return models.model_inputs(model_name, data.take(index), labels=False, batch_size=max(len(index), 1)).inputs(0)
     extra = {**models.reference_settings(model), "rr": models.rr_for_model(model, data.rr)}
@@ -731,15 +732,11 @@ def gradcam_maps(model, model_name: str, data, index=None, class_index=None, lay
         not a positive integer, ``class_index`` does not broadcast to ``index``'s shape, or a class
         lies outside the model's outputs.
     """
+    from ecglib._checks import check_positive_int
     from ecglib.gradcam import grad_cam
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    index = np.arange(len(data)) if index is None else np.asarray(index)
-    if index.dtype == bool:
-        if index.shape != (len(data),):
-            raise ValueError(f"a boolean index needs one entry per beat of data ({len(data)}), got shape {index.shape}")
-        index = np.flatnonzero(index)
+    check_positive_int(batch_size, "batch_size")
+    index = np.arange(len(data)) if index is None else data.positions(index)
     if index.size == 0:
         raise ValueError("no beats to explain: index is empty")
     classes = None if class_index is None else np.broadcast_to(np.asarray(class_index), index.shape)

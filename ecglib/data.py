@@ -379,6 +379,37 @@ def load_record(
         return _read_record(name, base, lead, resample)
 
 
+def lead_channel(sig_names: Sequence[str] | None, lead: str = "MLII", record: str = "") -> int:
+    """Index of ``lead`` among a WFDB header's signal names.
+
+    Parameters
+    ----------
+    sig_names
+        The header's ``sig_name`` (None is read as no names).
+    lead
+        Lead to find; default ``"MLII"``, the pipeline's lead.
+    record
+        Record name, for the error message.
+
+    Returns
+    -------
+    int
+        The channel of ``lead``; for ``"MLII"`` in a record without it (MIT-BIH 102 and 104, or
+        another database's recording), 0, the first lead.
+
+    Raises
+    ------
+    ValueError
+        If a lead other than ``"MLII"`` is not among ``sig_names``.
+    """
+    names = list(sig_names or [])
+    if lead in names:
+        return names.index(lead)
+    if lead == "MLII":  # the pipeline's one lead falls back to the first
+        return 0
+    raise ValueError(f"record {record} has no lead {lead!r}; its leads are {names}")
+
+
 def _read_record(name: str, base: Path, lead: str, resample: bool) -> Record:
     import wfdb
 
@@ -393,12 +424,7 @@ def _read_record(name: str, base: Path, lead: str, resample: bool) -> Record:
             f"record {name}: signal file {dat} is truncated ({dat.stat().st_size} bytes, "
             f"the header needs {expected}); re-download it"
         )
-    if lead in header.sig_name:
-        channel = header.sig_name.index(lead)
-    elif lead == "MLII":  # records 102 and 104: the pipeline's one lead falls back to the first
-        channel = 0
-    else:
-        raise ValueError(f"record {name} has no lead {lead!r}; its leads are {list(header.sig_name)}")
+    channel = lead_channel(header.sig_name, lead, name)
     try:
         rec = wfdb.rdrecord(str(base), channels=[channel])
     except Exception as exc:

@@ -83,13 +83,39 @@ class Dataset:
             raise ValueError(f"records {unknown} are not in this dataset")
         return self.take(np.isin(self.records, records))
 
+    def positions(self, index) -> np.ndarray:
+        """The integer positions ``index`` selects: itself, or the ``True`` entries of a mask.
+
+        Parameters
+        ----------
+        index
+            Integer positions (in any order, repeats allowed) or a boolean mask of ``len(self)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            1-D integer positions (an empty ``index`` gives an empty integer array).
+
+        Raises
+        ------
+        ValueError
+            If a boolean mask has another length than the dataset.
+        """
+        index = np.asarray(index)
+        if index.dtype == bool:
+            if index.shape != (len(self),):
+                raise ValueError(f"a boolean index needs one entry per beat ({len(self)}), got shape {index.shape}")
+            return np.flatnonzero(index)
+        return index.astype(np.intp) if index.size == 0 else index
+
     def take(self, index: np.ndarray) -> "Dataset":
         """The beats at ``index``, as a new Dataset.
 
         Parameters
         ----------
         index
-            Integer positions (in any order, repeats allowed) or a boolean mask of ``len(self)``.
+            Integer positions (in any order, repeats allowed) or a boolean mask of ``len(self)``
+            (:meth:`positions`).
 
         Returns
         -------
@@ -101,10 +127,8 @@ class Dataset:
         ValueError
             If a boolean mask has another length than the dataset.
         """
-        shape = np.shape(index)
-        if np.asarray(index).dtype == bool and shape != (len(self),):
-            raise ValueError(f"a boolean index needs one entry per beat ({len(self)}), got shape {shape}")
-        return Dataset(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
+        pos = self.positions(index)
+        return Dataset(*(getattr(self, f.name)[pos] for f in dataclasses.fields(self)))
 
     def class_counts(self) -> dict[str, tuple[int, int, int]]:
         """``{record: (n_N, n_S, n_V)}`` for every record in the dataset."""

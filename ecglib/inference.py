@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ecglib._checks import check_positive_int
 from ecglib.beats import BeatConfig, extract_windows, rr_features, window_samples
-from ecglib.data import CLASSES, FS, resample_to
+from ecglib.data import CLASSES, FS, lead_channel, resample_to
 from ecglib.preprocess import bandpass
 from ecglib.spectrogram import SpectrogramConfig, spectrogram_images
 
@@ -199,7 +200,7 @@ def read_signal(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             header = wfdb.rdheader(str(base))
-            channel = header.sig_name.index("MLII") if "MLII" in (header.sig_name or []) else 0
+            channel = lead_channel(header.sig_name)
             rec = wfdb.rdrecord(str(base), channels=[channel])
         _check_file_rate(base.with_suffix(".hea"), fs, float(rec.fs), "its header")
         return rec.p_signal[:, 0].astype(np.float64), float(rec.fs)
@@ -287,8 +288,7 @@ def predict_arrhythmia(
     from ecglib.models import predict_proba, reference_settings
     from ecglib.rpeaks import detect_rpeaks
 
-    if isinstance(chunk_beats, bool) or not isinstance(chunk_beats, (int, np.integer)) or chunk_beats < 1:
-        raise ValueError(f"chunk_beats must be a positive integer (beats per chunk), got {chunk_beats!r}")
+    check_positive_int(chunk_beats, "chunk_beats", "beats per chunk")
     keras_model, meta = _resolve_model(model)
     model_name, beat_cfg, spec_cfg = _model_configs(meta)
     signal, fs = read_signal(source, fs)

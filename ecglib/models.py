@@ -24,6 +24,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from ecglib._checks import check_positive_int
 from ecglib.beats import RR_FEATURES
 from ecglib.data import FS
 
@@ -568,9 +569,8 @@ def efficient_cnn(
         raise ValueError(f"image_shape must be (height, width) or (height, width, 1), got {image_shape!r}")
     if n_rr < 1 or n_classes < 2 or not filters:
         raise ValueError(f"need n_rr >= 1, n_classes >= 2 and at least one conv block, got {n_rr}, {n_classes}, {filters}")
-    for name, value in (("first_time_pool", first_time_pool), ("first_time_stride", first_time_stride)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_positive_int(first_time_pool, "first_time_pool")
+    check_positive_int(first_time_stride, "first_time_stride")
     if reference_rr_quantile is not None and not reference:
         raise ValueError("reference_rr_quantile needs reference=True")
     if local_reference_s is not None and not reference:
