@@ -131,7 +131,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
                      {"spec": {"hop_length": 8}, "model_kwargs": {"rr_features": IRREG_RR_FEATURES}, "v_rr_swap": 0.5}),
     "wide": ("filters 16/64/64 (16/32/32)", {"model_kwargs": {"filters": [16, 64, 64]}}),
     "deep": ("filters 16/32/64/64 (16/32/32)", {"model_kwargs": {"filters": [16, 32, 64, 64]}}),
-    "mf1mon": ("early stopping on val macro-F1 (val loss)", {"monitor": "val_macro_f1"}),
+    "vlossmon": ("early stopping on val loss (val macro-F1)", {"monitor": "val_loss"}),
 }
 PROTOCOLS = PROTOCOL_KEYS
 
