@@ -505,14 +505,12 @@ check_patient_split(subject_split)
 # (`ecglib.splits.subject_kfold`), rather than one.
 
 # %% tags=["solution"]
-for s in range(10):
-    test = patient_split(class_counts, seed=s, min_per_class=min_per_class)["test"]
-    n_s = sum(class_counts[r][1] for r in test)
+tests = [patient_split(class_counts, seed=s, min_per_class=min_per_class)["test"] for s in range(10)]
+n_s_test = [sum(class_counts[r][1] for r in test) for test in tests]
+for s, (test, n_s) in enumerate(zip(tests, n_s_test)):
     print(f"seed {s}: {n_s:5d} S beats in the test set{' (with record 232)' if '232' in test else ''}")
 
 # %% tags=["solution", "remove-cell"]
-tests = [patient_split(class_counts, seed=s, min_per_class=min_per_class)["test"] for s in range(10)]
-n_s_test = [sum(class_counts[r][1] for r in test) for test in tests]
 glue("split_s_min", min(n_s_test), display=False)
 glue("split_s_max", max(n_s_test), display=False)
 if not quick_mode():  # the claims of the text
