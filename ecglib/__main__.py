@@ -29,7 +29,20 @@ def _write_json(out_dir: Path, name: str, payload: dict) -> Path:
     return path
 
 
-def cmd_download(args) -> int:
+def cmd_download(args: argparse.Namespace) -> int:
+    """Download MIT-BIH from PhysioNet and verify it (``python -m ecglib download``).
+
+    Parameters
+    ----------
+    args
+        Parsed arguments: ``dest`` (folder, or None for ecglib's cache), ``records`` (names,
+        or empty for all 48) and ``quiet`` (no progress bar).
+
+    Returns
+    -------
+    int
+        Exit status 0; a failed download or checksum raises.
+    """
     from ecglib.data import download_mitdb
 
     dest = download_mitdb(args.dest, records=args.records or None, progress=not args.quiet)
@@ -37,7 +50,23 @@ def cmd_download(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a model on a protocol and score its test patients (``python -m ecglib train``).
+
+    Parameters
+    ----------
+    args
+        Parsed arguments: ``protocol`` (``seed``, ``ds1ds2`` or ``kfold``), ``model``
+        (``seed`` or ``efficient``), ``quick``, ``seed``, ``epochs`` and ``max_train_beats``
+        (None: the model's settings), ``out`` (folder for ``train-<model name>-<protocol>.json``)
+        and ``quiet``.
+
+    Returns
+    -------
+    int
+        Exit status 0; the model (not for ``kfold``) and the metrics JSON are written, and a
+        table printed.
+    """
     from ecglib.evaluate import metrics_table
     from ecglib.protocols import load_or_train, model_path, run_protocol, setup_for
 
@@ -62,7 +91,20 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_evaluate(args) -> int:
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score a saved model on the test patients in its metadata (``python -m ecglib evaluate``).
+
+    Parameters
+    ----------
+    args
+        Parsed arguments: ``model`` (``.keras`` path, or None for the default model), ``out``
+        and ``quiet``.
+
+    Returns
+    -------
+    int
+        Exit status 0; writes ``evaluate-<model file stem>.json`` and prints a table.
+    """
     from ecglib.beats import BeatConfig
     from ecglib.dataset import build_dataset
     from ecglib.evaluate import evaluate_predictions, metrics_table
@@ -88,7 +130,21 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Classify the beats of one recording (``python -m ecglib predict FILE``).
+
+    Parameters
+    ----------
+    args
+        Parsed arguments: ``file`` (CSV or WFDB ``.hea``), ``fs`` (Hz, or None), ``model``
+        (``.keras`` path, or None for the default model) and ``out``.
+
+    Returns
+    -------
+    int
+        Exit status 0; writes ``predict-<file stem>.json`` (summary and one row per beat) and
+        prints the class counts.
+    """
     from ecglib.inference import predict_arrhythmia
 
     pred = predict_arrhythmia(args.file, fs=args.fs, model=args.model)
@@ -104,6 +160,13 @@ def cmd_predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m ecglib``: global ``--out`` and ``--quiet``, one sub-command each.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Each sub-command sets ``func``, the ``cmd_*`` function that runs it.
+    """
     parser = argparse.ArgumentParser(prog="python -m ecglib", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON results (default results/)")
@@ -137,6 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a missing or bad input prints ``error: ...`` and returns 2.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; None reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        The command's exit status, or 2 after a ``FileNotFoundError``, ``ValueError`` or ``OSError``.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
