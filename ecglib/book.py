@@ -312,8 +312,11 @@ def _run_pip(cmd: list[str]) -> None:
 
 
 def glue(name: str, value, display: bool = True) -> None:
-    """``myst_nb.glue`` in the book build; on Colab, which has no MyST-NB, show ``value`` instead
-    (or nothing when ``display=False``), so a chapter that glues numbers into its text still runs.
+    """``myst_nb.glue`` in the book build; on Colab, which has no MyST-NB, show ``value`` with its name.
+
+    Colab renders a chapter's ``{glue:text}`name``` roles as raw text, so there every glued value
+    is shown under its name, whatever ``display`` says: the reader can match the role in the prose
+    to the number in the output above it.
 
     Chapters import it from here, never ``from myst_nb import glue`` (which fails on Colab).
 
@@ -325,7 +328,7 @@ def glue(name: str, value, display: bool = True) -> None:
         Any object ``myst_nb.glue`` (or, on Colab, ``IPython.display.display``) accepts: a number,
         string, figure, DataFrame, ...
     display
-        Also show ``value`` in the cell's output; default True.
+        Also show ``value`` in the cell's output of the book; default True. Ignored on Colab.
 
     Returns
     -------
@@ -335,9 +338,12 @@ def glue(name: str, value, display: bool = True) -> None:
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        if display:
+        if isinstance(value, (str, int, float, np.generic)):
+            print(f"{name}: {value}")
+        else:
             from IPython.display import display as show
 
+            print(f"{name}:")
             show(value)
         return
     myst_glue(name, value, display=display)

@@ -273,16 +273,21 @@ def test_colab_setup_fills_an_incomplete_local_copy(monkeypatch, record_copy):
     assert out == folder and calls == [{"records": ["100"], "dest": folder}]
 
 
-def test_glue_works_without_myst_nb(monkeypatch):
-    """Colab has no MyST-NB: book.glue must then show the value (or nothing) instead of failing."""
+def test_glue_works_without_myst_nb(monkeypatch, capsys):
+    """Colab has no MyST-NB, and shows the prose's glue roles raw: book.glue must then show every
+    value under its name (numbers and strings printed, other objects displayed) instead of failing."""
     import IPython.display
 
     shown = []
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # `import myst_nb` raises ImportError
     monkeypatch.setattr(IPython.display, "display", lambda value: shown.append(value))
     book.glue("accuracy", 0.9, display=False)
-    book.glue("accuracy", 0.9)
-    assert shown == [0.9]
+    book.glue("n_beats", np.int64(388))
+    book.glue("seed_range", "0.401 to 0.467", display=False)
+    table = {"S F1": 0.43}
+    book.glue("glance", table, display=False)
+    assert capsys.readouterr().out == "accuracy: 0.9\nn_beats: 388\nseed_range: 0.401 to 0.467\nglance:\n"
+    assert shown == [table]
 
 
 def test_glue_uses_myst_nb_in_the_book_build(monkeypatch):
