@@ -8,13 +8,14 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv book book-quick test test-unit test-notebooks  benchmark-data benchmark-models benchmark-variants benchmark-ensembles benchmark-thresholds sync clean test-colab assignments
+.PHONY: help venv book book-quick test test-unit test-notebooks  benchmark-data benchmark-models benchmark-variants benchmark-ensembles benchmark-thresholds benchmark-candidates sync clean test-colab assignments
 
 help:
 	@echo "make book      build the full book (all 48 records) into _build/html"
 	@echo "make test      unit tests (with the .ipynb/.py pair check), chapters under nbval in quick mode, strict quick build"
 	@echo "make test-colab  every chapter, unchanged, on Google Colab's versions (.ci/colab-stack.txt) through its Colab cell"
 	@echo "make benchmark-data / benchmark-models / benchmark-variants / benchmark-ensembles / benchmark-thresholds   print the benchmark tables, write results/*.json"
+	@echo "make benchmark-candidates   the variants measured on one machine side by side, from results/ (no training)"
 	@echo "make assignments   student versions of the chapters (solutions removed) into assignments/"
 
 $(BIN)/.installed: pyproject.toml
@@ -73,6 +74,10 @@ benchmark-ensembles: venv
 
 benchmark-thresholds: venv
 	$(BIN)/python benchmarks/thresholds.py
+
+# No training: the variants measured on one machine, side by side, from results/variants*-MACHINE.json.
+benchmark-candidates: venv
+	$(BIN)/python benchmarks/candidates.py
 
 clean:
 	rm -rf _build

@@ -88,3 +88,64 @@ def test_every_variant_is_a_valid_training_config_and_model():
         assert model.output_shape == (None, 3), name
         keras.backend.clear_session()
     assert shapes == {(16, 46), (16, 91), (8, 46)}  # hop 16, hop 8 and the 64-sample window (fft64)
+
+
+def _variants_file(path, runs_by_variant, split_seed=None):
+    """A minimal ``benchmarks/variants.py`` result: ``{variant: {protocol: [(seed, fold, val, S F1, V R, V F1)]}}``."""
+    import json
+
+    def run(seed, fold, val, s_f1, v_r, v_f1):
+        out = {"seed": seed, "fold": fold, "val_macro_f1": val,
+               "per_class": {"S": {"f1": s_f1}, "V": {"recall": v_r, "f1": v_f1}}}  # fmt: skip
+        if split_seed is not None:
+            out["split_seed"] = split_seed
+        return out
+
+    variants = {v: {p: {"runs": [run(*r) for r in rs]} for p, rs in protocols.items()} for v, protocols in runs_by_variant.items()}
+    path.write_text(json.dumps({"seeds": [0, 1], "variants": variants}))
+    return path
+
+
+def test_candidates_merge_files_and_count_runs_against_base(tmp_path):
+    from candidates import compare, load_runs, table
+
+    a = _variants_file(tmp_path / "variants-x-m.json", {
+        "base": {"a": [(0, 0, 0.80, 0.40, 0.90, 0.90), (1, 0, 0.82, 0.50, 0.94, 0.92)]},
+        "new": {"a": [(0, 0, 0.85, 0.70, 0.95, 0.80), (1, 0, 0.821, 0.60, 0.93, 0.80)]},
+    })  # fmt: skip
+    # The same base run written again, the new variant's (c) runs, and another split that must be left out.
+    b = _variants_file(tmp_path / "variants-y-m.json", {
+        "base": {"a": [(0, 0, 0.80, 0.40, 0.90, 0.90)]}, "new": {"c": [(0, 3, 0.70, 0.30, 0.80, 0.85)]},
+    })  # fmt: skip
+    other = _variants_file(tmp_path / "variants-z-m.json", {"new": {"a": [(0, 0, 0.10, 0.0, 0.0, 0.0)]}}, split_seed=1)
+    runs = load_runs([a, b, other])
+    assert sorted(runs["new"]) == ["a", "c"] and sorted(runs["new"]["a"]) == [(0, 0), (1, 0)]
+    summary = compare(runs)
+    new_a = summary["new"]["a"]
+    # 0.85 is above 0.80 by more than the margin; 0.821 against 0.82 is within it.
+    assert (new_a["higher"], new_a["lower"], new_a["shared"]) == (1, 0, 2)
+    assert abs(new_a["mean"]["S_f1"] - 0.65) < 1e-12
+    assert summary["new"]["c"]["shared"] == 0  # base has no (c) runs
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in table(summary).splitlines()[2:]}
+    assert rows["| `new`"][3] == "0.650*"  # (a) S F1 meets 0.60
+    assert rows["| `base`"][3] == "0.450"
+    assert rows["| `base`"][10] == ""  # no (c) runs: empty cells
+
+
+def test_candidates_refuse_two_files_that_disagree_on_one_run(tmp_path):
+    import pytest
+    from candidates import load_runs
+
+    a = _variants_file(tmp_path / "variants-a-m.json", {"base": {"b": [(2, 0, 0.90, 0.5, 0.9, 0.9)]}})
+    b = _variants_file(tmp_path / "variants-b-m.json", {"base": {"b": [(2, 0, 0.91, 0.5, 0.9, 0.9)]}})
+    with pytest.raises(ValueError, match=r"variants-a-m\.json and .*variants-b-m\.json .*base, protocol \(b\), training seed 2"):
+        load_runs([a, b])
+
+
+def test_candidates_committed_results_agree_with_each_other():
+    """The Zen 5 results files hold each run once, or identical copies of it."""
+    from candidates import compare, load_runs
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    summary = compare(load_runs(sorted(results.glob("variants*-zen5.json"))))
+    assert {"a", "b", "c"} <= set(summary["base"])

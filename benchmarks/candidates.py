@@ -1,0 +1,189 @@
+"""Every variant measured on one machine, side by side, read from the results files (nothing is trained).
+
+``benchmarks/variants.py`` writes one JSON file per run of it, and the comparisons the team has to
+weigh are spread over many of them. This script reads every ``results/variants*-<machine>.json``,
+keeps the runs on split seed 0 (the book's splits; for (c), its five folds), merges each variant's
+protocols across files, and sets it against ``base`` run by run (same training seed and fold):
+
+* ``val mF1``: mean validation macro-F1 of the best epoch, what a variant may be chosen on;
+* ``higher / lower``: in how many of the runs it shares with ``base`` that score is higher, and
+  lower, by more than :data:`MARGIN` (closer counts as neither);
+* the mean test scores the targets name ((a) S F1, V recall, V F1; (b) and (c) S F1, V F1); a
+  mean that meets its target is marked ``*``.
+
+Runs of the same variant, protocol, training seed and fold found in two files must agree (the
+same run written twice); otherwise the script stops and names both files. A variant without
+(c) runs has empty (c) cells.
+
+Writes ``results/<name>.json`` and ``results/<name>.md`` (``--name``, default
+``candidates-<machine>``) and prints the table.
+
+    python benchmarks/candidates.py [--machine zen5] [--results results] [--name NAME] [--out results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from _report import write_report  # (benchmarks/ is on sys.path when run as a script)
+
+#: Targets of issue 3 for ``efficient_cnn``: (protocol, score) → lowest mean that meets it.
+TARGETS: dict[tuple[str, str], float] = {
+    ("a", "S_f1"): 0.60, ("a", "V_recall"): 0.93, ("a", "V_f1"): 0.90,
+    ("b", "S_f1"): 0.60, ("b", "V_f1"): 0.90,
+}  # fmt: skip
+
+#: Validation macro-F1 differences from ``base`` up to this size count as neither higher nor lower.
+MARGIN = 0.002
+
+#: Columns per protocol, in table order.
+COLUMNS: dict[str, tuple[str, ...]] = {"a": ("S_f1", "V_recall", "V_f1"), "b": ("S_f1", "V_f1"), "c": ("S_f1", "V_f1")}
+HEADERS = {"S_f1": "S F1", "V_recall": "V R", "V_f1": "V F1"}
+#: The scores :func:`run_scores` returns.
+SCORES = ("val_macro_f1", "S_f1", "V_recall", "V_f1")
+
+
+def run_scores(run: dict) -> dict[str, float]:
+    """The scores this table reads from one run of ``benchmarks/variants.py``'s JSON."""
+    pc = run["per_class"]
+    return {"val_macro_f1": run["val_macro_f1"], "S_f1": pc["S"]["f1"], "V_recall": pc["V"]["recall"],
+            "V_f1": pc["V"]["f1"]}  # fmt: skip
+
+
+def load_runs(paths) -> dict[str, dict[str, dict[tuple[int, int], dict[str, float]]]]:
+    """Runs on split seed 0 of every variant and protocol in ``paths``.
+
+    Parameters
+    ----------
+    paths
+        JSON files written by ``benchmarks/variants.py``.
+
+    Returns
+    -------
+    dict
+        ``{variant: {protocol: {(training seed, fold): scores}}}``, scores as :func:`run_scores`.
+
+    Raises
+    ------
+    ValueError
+        If a file is not a variants result, or two files hold the same run with other scores.
+    """
+    runs: dict = {}
+    origin: dict = {}
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        if "variants" not in data:
+            raise ValueError(f"{path}: not a benchmarks/variants.py result (no 'variants' key)")
+        for variant, protocols in data["variants"].items():
+            for protocol, block in protocols.items():
+                for run in block["runs"]:
+                    if run.get("split_seed", 0) != 0:
+                        continue
+                    key = (variant, protocol, run["seed"], run["fold"])
+                    scores = run_scores(run)
+                    if key in origin and runs[variant][protocol][key[2:]] != scores:
+                        raise ValueError(f"{origin[key]} and {path} hold different scores for {variant}, protocol "
+                                         f"({protocol}), training seed {run['seed']}, fold {run['fold']}")  # fmt: skip
+                    origin.setdefault(key, path)
+                    runs.setdefault(variant, {}).setdefault(protocol, {})[key[2:]] = scores
+    return runs
+
+
+def compare(runs: dict, base: str = "base") -> dict[str, dict[str, dict]]:
+    """Per variant and protocol: mean scores, and the runs shared with ``base`` where it is higher.
+
+    Parameters
+    ----------
+    runs
+        :func:`load_runs` output.
+    base
+        The variant compared against.
+
+    Returns
+    -------
+    dict
+        ``{variant: {protocol: {"n": runs, "mean": {score: mean}, "val_sd": sd of val macro-F1,
+        "higher"/"lower": runs whose val macro-F1 is above/below base's by more than
+        :data:`MARGIN`, "shared": runs shared with base}}}``.
+
+    Raises
+    ------
+    ValueError
+        If ``base`` has no runs.
+    """
+    if base not in runs:
+        raise ValueError(f"no runs of the base variant {base!r} among {sorted(runs)}")
+    out: dict = {}
+    for variant, protocols in runs.items():
+        for protocol, by_run in protocols.items():
+            ref = runs[base].get(protocol, {})
+            shared = sorted(set(by_run) & set(ref))
+            val = np.array([s["val_macro_f1"] for s in by_run.values()])
+            diff = np.array([by_run[r]["val_macro_f1"] - ref[r]["val_macro_f1"] for r in shared])
+            out.setdefault(variant, {})[protocol] = {
+                "n": len(by_run),
+                "mean": {k: float(np.mean([s[k] for s in by_run.values()])) for k in SCORES},
+                "val_sd": float(val.std(ddof=1)) if len(val) > 1 else 0.0,
+                "higher": int(np.sum(diff > MARGIN)),
+                "lower": int(np.sum(diff < -MARGIN)),
+                "shared": len(shared),
+            }
+    return out
+
+
+def table(summary: dict, base: str = "base") -> str:
+    """Markdown table of :func:`compare`'s output, ``base`` first, then the variants by name."""
+    head = ["variant"]
+    for p, cols in COLUMNS.items():
+        head += [f"({p}) val mF1", f"({p}) higher / lower"] + [f"({p}) {HEADERS[c]}" for c in cols]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for variant in [base] + sorted(v for v in summary if v != base):
+        cells = [f"`{variant}`"]
+        for p, cols in COLUMNS.items():
+            s = summary[variant].get(p)
+            if s is None:
+                cells += [""] * (2 + len(cols))
+                continue
+            cells.append(f"{s['mean']['val_macro_f1']:.3f} ± {s['val_sd']:.3f}")
+            cells.append("" if variant == base else f"{s['higher']} / {s['lower']} of {s['shared']}")
+            for c in cols:
+                met = (p, c) in TARGETS and s["mean"][c] >= TARGETS[(p, c)]
+                cells.append(f"{s['mean'][c]:.3f}{'*' if met else ''}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--machine", default="zen5", help="suffix of the results files to read (variants*-MACHINE.json)")
+    ap.add_argument("--results", default="results", help="folder of the results files")
+    ap.add_argument("--name", default=None, help="file stem of the outputs (default candidates-MACHINE)")
+    ap.add_argument("--out", default="results", help="output directory")
+    args = ap.parse_args(argv)
+    paths = sorted(Path(args.results).glob(f"variants*-{args.machine}.json"))
+    if not paths:
+        ap.error(f"no variants*-{args.machine}.json in {args.results}/")
+    runs = load_runs(paths)
+    summary = compare(runs)
+    md = [
+        f"# Variants of `EFFICIENT` on the {args.machine} machine, from the results files\n",
+        f"Read from {', '.join(f'`{p.name}`' for p in paths)}; split seed 0 only. `val mF1`: mean ± sd of the "
+        "validation macro-F1 (what a variant may be chosen on); `higher / lower`: runs (same training seed and "
+        f"fold) where it is above / below `base`'s by more than {MARGIN}; the rest are mean test scores, `*` where "
+        "the mean meets its target.\n",
+        table(summary),
+        "",
+        "Probes run outside `benchmarks/variants.py` (focal loss, per-recording BatchNorm statistics, a second lead, "
+        "a waveform branch, per-recording class priors) are not in these files: see `results/README.md`.\n",
+    ]
+    write_report(args.out, args.name or f"candidates-{args.machine}",
+                 {"files": [p.name for p in paths], "summary": summary}, "\n".join(md))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
