@@ -94,7 +94,7 @@ def load_runs(paths) -> dict[str, dict[str, dict[tuple[int, int], dict[str, floa
 
 
 def compare(runs: dict, base: str = "base") -> dict[str, dict[str, dict]]:
-    """Per variant and protocol: mean scores, and the runs shared with ``base`` where it is higher.
+    """Per variant and protocol: mean scores, and in how many runs shared with ``base`` it is higher or lower.
 
     Parameters
     ----------

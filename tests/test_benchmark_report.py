@@ -101,7 +101,8 @@ def _variants_file(path, runs_by_variant, split_seed=None):
             out["split_seed"] = split_seed
         return out
 
-    variants = {v: {p: {"runs": [run(*r) for r in rs]} for p, rs in protocols.items()} for v, protocols in runs_by_variant.items()}
+    variants = {v: {p: {"runs": [run(*r) for r in rs]} for p, rs in protocols.items()}
+                for v, protocols in runs_by_variant.items()}  # fmt: skip
     path.write_text(json.dumps({"seeds": [0, 1], "variants": variants}))
     return path
 
@@ -138,7 +139,8 @@ def test_candidates_refuse_two_files_that_disagree_on_one_run(tmp_path):
 
     a = _variants_file(tmp_path / "variants-a-m.json", {"base": {"b": [(2, 0, 0.90, 0.5, 0.9, 0.9)]}})
     b = _variants_file(tmp_path / "variants-b-m.json", {"base": {"b": [(2, 0, 0.91, 0.5, 0.9, 0.9)]}})
-    with pytest.raises(ValueError, match=r"variants-a-m\.json and .*variants-b-m\.json .*base, protocol \(b\), training seed 2"):
+    message = r"variants-a-m\.json and .*variants-b-m\.json .*base, protocol \(b\), training seed 2"
+    with pytest.raises(ValueError, match=message):
         load_runs([a, b])
 
 
