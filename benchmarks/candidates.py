@@ -2,8 +2,9 @@
 
 ``benchmarks/variants.py`` writes one JSON file per run of it, and the comparisons the team has to
 weigh are spread over many of them. This script reads every ``results/variants*-<machine>.json``,
-keeps the runs on split seed 0 (the book's splits; for (c), its five folds), merges each variant's
-protocols across files, and sets it against ``base`` run by run (same training seed and fold):
+merges each variant's protocols across files, and sets it against ``base`` run by run (same split
+seed, training seed and fold). The first table keeps split seed 0 (the book's splits; for (c), its
+five folds):
 
 * ``val mF1``: mean validation macro-F1 of the best epoch, what a variant may be chosen on;
 * ``higher / lower``: in how many of the runs it shares with ``base`` that score is higher, and
@@ -11,9 +12,13 @@ protocols across files, and sets it against ``base`` run by run (same training s
 * the mean test scores the targets name ((a) S F1, V recall, V F1; (b) and (c) S F1, V F1); a
   mean that meets its target is marked ``*``.
 
-Runs of the same variant, protocol, training seed and fold found in two files must agree (the
-same run written twice); otherwise the script stops and names both files. A variant without
-(c) runs has empty (c) cells.
+The second table is for the variants also run on other splits (``benchmarks/variants.py
+--split-seeds``): over every run they share with ``base``, whatever its split seed, the same
+counts, and the mean test scores of the variant next to ``base``'s on those same runs.
+
+Runs of the same variant, protocol, split seed, training seed and fold found in two files must
+agree (the same run written twice); otherwise the script stops and names both files. A variant
+without (c) runs has empty (c) cells.
 
 Writes ``results/<name>.json`` and ``results/<name>.md`` (``--name``, default
 ``candidates-<machine>``) and prints the table.
@@ -54,8 +59,8 @@ def run_scores(run: dict) -> dict[str, float]:
             "V_f1": pc["V"]["f1"]}  # fmt: skip
 
 
-def load_runs(paths) -> dict[str, dict[str, dict[tuple[int, int], dict[str, float]]]]:
-    """Runs on split seed 0 of every variant and protocol in ``paths``.
+def load_runs(paths) -> dict[str, dict[str, dict[tuple[int, int, int], dict[str, float]]]]:
+    """Runs of every variant and protocol in ``paths``.
 
     Parameters
     ----------
@@ -65,7 +70,8 @@ def load_runs(paths) -> dict[str, dict[str, dict[tuple[int, int], dict[str, floa
     Returns
     -------
     dict
-        ``{variant: {protocol: {(training seed, fold): scores}}}``, scores as :func:`run_scores`.
+        ``{variant: {protocol: {(split seed, training seed, fold): scores}}}``, scores as
+        :func:`run_scores`; a run that records no split seed (older files) is on split seed 0.
 
     Raises
     ------
@@ -81,16 +87,26 @@ def load_runs(paths) -> dict[str, dict[str, dict[tuple[int, int], dict[str, floa
         for variant, protocols in data["variants"].items():
             for protocol, block in protocols.items():
                 for run in block["runs"]:
-                    if run.get("split_seed", 0) != 0:
-                        continue
-                    key = (variant, protocol, run["seed"], run["fold"])
+                    key = (variant, protocol, run.get("split_seed", 0), run["seed"], run["fold"])
                     scores = run_scores(run)
                     if key in origin and runs[variant][protocol][key[2:]] != scores:
                         raise ValueError(f"{origin[key]} and {path} hold different scores for {variant}, protocol "
-                                         f"({protocol}), training seed {run['seed']}, fold {run['fold']}")  # fmt: skip
+                                         f"({protocol}), split seed {key[2]}, training seed {run['seed']}, "
+                                         f"fold {run['fold']}")  # fmt: skip
                     origin.setdefault(key, path)
                     runs.setdefault(variant, {}).setdefault(protocol, {})[key[2:]] = scores
     return runs
+
+
+def on_split(runs: dict, split_seed: int = 0) -> dict:
+    """The runs of :func:`load_runs` on one split seed only (same layout)."""
+    out: dict = {}
+    for variant, protocols in runs.items():
+        for protocol, by_run in protocols.items():
+            kept = {k: v for k, v in by_run.items() if k[0] == split_seed}
+            if kept:
+                out.setdefault(variant, {})[protocol] = kept
+    return out
 
 
 def compare(runs: dict, base: str = "base") -> dict[str, dict[str, dict]]:
@@ -108,7 +124,8 @@ def compare(runs: dict, base: str = "base") -> dict[str, dict[str, dict]]:
     dict
         ``{variant: {protocol: {"n": runs, "mean": {score: mean}, "val_sd": sd of val macro-F1,
         "higher"/"lower": runs whose val macro-F1 is above/below base's by more than
-        :data:`MARGIN`, "shared": runs shared with base}}}``.
+        :data:`MARGIN`, "shared": runs shared with base, "shared_mean"/"base_shared_mean": the
+        variant's and base's mean scores over those shared runs}}}``.
 
     Raises
     ------
@@ -127,6 +144,8 @@ def compare(runs: dict, base: str = "base") -> dict[str, dict[str, dict]]:
             out.setdefault(variant, {})[protocol] = {
                 "n": len(by_run),
                 "mean": {k: float(np.mean([s[k] for s in by_run.values()])) for k in SCORES},
+                "shared_mean": {k: float(np.mean([by_run[r][k] for r in shared])) for k in SCORES} if shared else {},
+                "base_shared_mean": {k: float(np.mean([ref[r][k] for r in shared])) for k in SCORES} if shared else {},
                 "val_sd": float(val.std(ddof=1)) if len(val) > 1 else 0.0,
                 "higher": int(np.sum(diff > MARGIN)),
                 "lower": int(np.sum(diff < -MARGIN)),
@@ -157,6 +176,26 @@ def table(summary: dict, base: str = "base") -> str:
     return "\n".join(lines)
 
 
+def splits_table(summary: dict, base: str = "base") -> str:
+    """Markdown table of :func:`compare` over all split seeds, for the variants run on several.
+
+    Only protocols (a) and (b), whose ``--split-seeds`` draw other patients; each cell is the
+    variant's mean over the runs it shares with ``base``, then ``base``'s over the same runs.
+    """
+    head = ["variant", "protocol", "runs", "val mF1 (base)", "higher / lower", "S F1 (base)", "V R (base)",
+            "V F1 (base)"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+    for variant in sorted(v for v in summary if v != base):
+        for p in ("a", "b"):
+            s = summary[variant].get(p)
+            if s is None or not s["shared"]:
+                continue
+            cells = [f"`{variant}`", f"({p})", str(s["shared"])]
+            pair = [f"{s['shared_mean'][k]:.3f} ({s['base_shared_mean'][k]:.3f})" for k in SCORES]
+            lines.append("| " + " | ".join(cells + pair[:1] + [f"{s['higher']} / {s['lower']}"] + pair[1:]) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--machine", default="zen5", help="suffix of the results files to read (variants*-MACHINE.json)")
@@ -168,7 +207,10 @@ def main(argv=None) -> int:
     if not paths:
         ap.error(f"no variants*-{args.machine}.json in {args.results}/")
     runs = load_runs(paths)
-    summary = compare(runs)
+    summary = compare(on_split(runs, 0))
+    several = {v for v, protocols in runs.items() if v != "base"
+               and any(k[0] != 0 for by_run in protocols.values() for k in by_run)}  # fmt: skip
+    across = compare({v: p for v, p in runs.items() if v in several or v == "base"})
     md = [
         f"# Variants of `EFFICIENT` on the {args.machine} machine, from the results files\n",
         f"Read from {', '.join(f'`{p.name}`' for p in paths)}; split seed 0 only. `val mF1`: mean ± sd of the "
@@ -177,11 +219,18 @@ def main(argv=None) -> int:
         "the mean meets its target.\n",
         table(summary),
         "",
+        "## On other splits too\n",
+        "The variants also run with other split seeds (other patients; for (b), other validation patients drawn "
+        "from DS1, the same test set), over every run they share with `base`: the variant's mean, and in brackets "
+        "`base`'s over the same runs.\n",
+        splits_table(across),
+        "",
         "Probes run outside `benchmarks/variants.py` (focal loss, per-recording BatchNorm statistics, a second lead, "
         "a waveform branch, per-recording class priors) are not in these files: see `results/README.md`.\n",
     ]
     write_report(args.out, args.name or f"candidates-{args.machine}",
-                 {"files": [p.name for p in paths], "summary": summary}, "\n".join(md))  # fmt: skip
+                 {"files": [p.name for p in paths], "summary": summary, "across_splits": across},
+                 "\n".join(md))  # fmt: skip
     return 0
 
 

@@ -108,20 +108,23 @@ def _variants_file(path, runs_by_variant, split_seed=None):
 
 
 def test_candidates_merge_files_and_count_runs_against_base(tmp_path):
-    from candidates import compare, load_runs, table
+    from candidates import compare, load_runs, on_split, splits_table, table
 
     a = _variants_file(tmp_path / "variants-x-m.json", {
         "base": {"a": [(0, 0, 0.80, 0.40, 0.90, 0.90), (1, 0, 0.82, 0.50, 0.94, 0.92)]},
         "new": {"a": [(0, 0, 0.85, 0.70, 0.95, 0.80), (1, 0, 0.821, 0.60, 0.93, 0.80)]},
     })  # fmt: skip
-    # The same base run written again, the new variant's (c) runs, and another split that must be left out.
+    # The same base run written again, and the new variant's (c) runs.
     b = _variants_file(tmp_path / "variants-y-m.json", {
         "base": {"a": [(0, 0, 0.80, 0.40, 0.90, 0.90)]}, "new": {"c": [(0, 3, 0.70, 0.30, 0.80, 0.85)]},
     })  # fmt: skip
-    other = _variants_file(tmp_path / "variants-z-m.json", {"new": {"a": [(0, 0, 0.10, 0.0, 0.0, 0.0)]}}, split_seed=1)
+    # Another split: left out of the first table, paired with base's run of that split in the second.
+    other = _variants_file(tmp_path / "variants-z-m.json", {
+        "new": {"a": [(0, 0, 0.60, 0.10, 0.50, 0.50)]}, "base": {"a": [(0, 0, 0.70, 0.20, 0.60, 0.60)]},
+    }, split_seed=1)  # fmt: skip
     runs = load_runs([a, b, other])
-    assert sorted(runs["new"]) == ["a", "c"] and sorted(runs["new"]["a"]) == [(0, 0), (1, 0)]
-    summary = compare(runs)
+    assert sorted(runs["new"]) == ["a", "c"] and sorted(runs["new"]["a"]) == [(0, 0, 0), (0, 1, 0), (1, 0, 0)]
+    summary = compare(on_split(runs, 0))
     new_a = summary["new"]["a"]
     # 0.85 is above 0.80 by more than the margin; 0.821 against 0.82 is within it.
     assert (new_a["higher"], new_a["lower"], new_a["shared"]) == (1, 0, 2)
@@ -131,6 +134,10 @@ def test_candidates_merge_files_and_count_runs_against_base(tmp_path):
     assert rows["| `new`"][3] == "0.650*"  # (a) S F1 meets 0.60
     assert rows["| `base`"][3] == "0.450"
     assert rows["| `base`"][10] == ""  # no (c) runs: empty cells
+    across = compare(runs)["new"]["a"]
+    assert (across["higher"], across["lower"], across["shared"]) == (1, 1, 3)
+    # S F1 over the three shared runs: (0.70 + 0.60 + 0.10) / 3 for new, (0.40 + 0.50 + 0.20) / 3 for base.
+    assert "| `new` | (a) | 3 | 0.757 (0.773) | 1 / 1 | 0.467 (0.367) |" in splits_table(compare(runs))
 
 
 def test_candidates_refuse_two_files_that_disagree_on_one_run(tmp_path):
@@ -139,7 +146,7 @@ def test_candidates_refuse_two_files_that_disagree_on_one_run(tmp_path):
 
     a = _variants_file(tmp_path / "variants-a-m.json", {"base": {"b": [(2, 0, 0.90, 0.5, 0.9, 0.9)]}})
     b = _variants_file(tmp_path / "variants-b-m.json", {"base": {"b": [(2, 0, 0.91, 0.5, 0.9, 0.9)]}})
-    message = r"variants-a-m\.json and .*variants-b-m\.json .*base, protocol \(b\), training seed 2"
+    message = r"variants-a-m\.json and .*variants-b-m\.json .*base, protocol \(b\), split seed 0, training seed 2"
     with pytest.raises(ValueError, match=message):
         load_runs([a, b])
 
