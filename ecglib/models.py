@@ -54,9 +54,11 @@ class SafeLog(layers.Layer):
         self.floor = float(floor)
 
     def call(self, x):
+        """``log(max(x, floor))`` elementwise; ``x`` is any float tensor (e.g. ``(batch, k)`` RR ratios)."""
         return keras.ops.log(keras.ops.maximum(x, self.floor))
 
-    def get_config(self):
+    def get_config(self) -> dict:
+        """Keras' config plus ``floor``, so a saved ``.keras`` model rebuilds the layer."""
         return {**super().get_config(), "floor": self.floor}
 
 
@@ -69,12 +71,15 @@ class TakeColumns(layers.Layer):
         self.columns = [int(c) for c in columns]
 
     def call(self, x):
+        """``x[..., columns]``: ``(batch, features)`` in, ``(batch, len(columns))`` out."""
         return keras.ops.take(x, self.columns, axis=-1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """``input_shape`` with its last axis replaced by ``len(columns)``."""
         return (*input_shape[:-1], len(self.columns))
 
-    def get_config(self):
+    def get_config(self) -> dict:
+        """Keras' config plus ``columns``, so a saved ``.keras`` model rebuilds the layer."""
         return {**super().get_config(), "columns": self.columns}
 
 
@@ -836,6 +841,7 @@ class BeatSequence(keras.utils.PyDataset):
         return source
 
     def __len__(self) -> int:
+        """Batches per epoch: the beats of this epoch's draw (all, without ``class_fraction``) over ``batch_size``."""
         n = len(self._order) if self._order is not None else len(self.images)
         return math.ceil(n / self.batch_size)
 
@@ -878,7 +884,21 @@ class BeatSequence(keras.utils.PyDataset):
             x[key] = value[sel]
         return x
 
-    def __getitem__(self, idx: int):
+    def __getitem__(self, idx: int) -> tuple:
+        """Batch ``idx`` as Keras' ``fit``/``predict`` expect it.
+
+        Parameters
+        ----------
+        idx
+            Batch number, ``0 <= idx < len(self)``.
+
+        Returns
+        -------
+        tuple
+            ``(inputs,)`` without labels; ``(inputs, one_hot)`` with labels; ``(inputs, one_hot,
+            sample_weight)`` with class weights (times the per-beat weights, if any). ``inputs``
+            is as :meth:`inputs`; ``one_hot`` is ``(batch, n_classes)`` float32.
+        """
         x = self.inputs(idx)
         if self.labels is None:
             return (x,)
@@ -893,6 +913,8 @@ class BeatSequence(keras.utils.PyDataset):
         return x, y, w
 
     def on_epoch_end(self) -> None:
+        """Keras calls this after each epoch: with ``shuffle``, draw the next epoch's beat order
+        afresh, and with it the ``class_fraction`` subsample and the ``rr_swap`` rows."""
         if self.shuffle:
             self._order = self._draw_order()
             self._rr_source = self._draw_rr_source()
