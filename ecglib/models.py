@@ -885,12 +885,7 @@ class BeatSequence(keras.utils.PyDataset):
         return x
 
     def __getitem__(self, idx: int) -> tuple:
-        """Batch ``idx`` as Keras' ``fit``/``predict`` expect it.
-
-        Parameters
-        ----------
-        idx
-            Batch number, ``0 <= idx < len(self)``.
+        """Batch ``idx`` (as in :meth:`inputs`) in the form Keras' ``fit``/``predict`` expect.
 
         Returns
         -------
