@@ -14,7 +14,9 @@ five folds):
 
 The second table is for the variants also run on other splits (``benchmarks/variants.py
 --split-seeds``): over every run they share with ``base``, whatever its split seed, the same
-counts, and the mean test scores of the variant next to ``base``'s on those same runs.
+counts, and the mean test scores of the variant next to ``base``'s on those same runs. The third
+pools every run each variant shares with ``base`` (all protocols and split seeds) and names the
+variant :func:`best_pooled` ranks first, the rule by which ``irreg`` became ``EFFICIENT``.
 
 Runs of the same variant, protocol, split seed, training seed and fold found in two files must
 agree (the same run written twice); otherwise the script stops and names both files. A variant
@@ -196,6 +198,67 @@ def splits_table(summary: dict, base: str = "base") -> str:
     return "\n".join(lines)
 
 
+def pooled(runs: dict, base: str = "base") -> dict[str, dict]:
+    """Per variant, the validation macro-F1 against ``base`` over every run they share, on every protocol and split.
+
+    Parameters
+    ----------
+    runs
+        :func:`load_runs` output (all split seeds).
+    base
+        The variant compared against.
+
+    Returns
+    -------
+    dict
+        ``{variant: {"shared": runs, "gain": mean of (variant − base), "higher"/"lower": runs above/below
+        base's by more than :data:`MARGIN`, "by_protocol": {protocol: (runs, mean gain)}}}``, without
+        ``base`` itself or variants that share no run with it.
+    """
+    if base not in runs:
+        raise ValueError(f"no runs of the base variant {base!r} among {sorted(runs)}")
+    out: dict = {}
+    for variant, protocols in runs.items():
+        diffs: dict[str, np.ndarray] = {}
+        for protocol, by_run in protocols.items():
+            ref = runs[base].get(protocol, {})
+            shared = sorted(set(by_run) & set(ref))
+            if shared and variant != base:
+                diffs[protocol] = np.array([by_run[r]["val_macro_f1"] - ref[r]["val_macro_f1"] for r in shared])
+        if diffs:
+            every = np.concatenate(list(diffs.values()))
+            out[variant] = {
+                "shared": len(every), "gain": float(every.mean()),
+                "higher": int(np.sum(every > MARGIN)), "lower": int(np.sum(every < -MARGIN)),
+                "by_protocol": {p: (len(d), float(d.mean())) for p, d in sorted(diffs.items())},
+            }  # fmt: skip
+    return out
+
+
+def best_pooled(summary: dict) -> str | None:
+    """The variant :func:`pooled` ranks first: the largest mean gain among those with the most shared runs
+    (every protocol, every split) whose mean gain is positive on each protocol; ``None`` if there is none."""
+    if not summary:
+        return None
+    most = max(s["shared"] for s in summary.values())
+    ok = {v: s["gain"] for v, s in summary.items()
+          if s["shared"] == most and all(g > 0 for _, g in s["by_protocol"].values())}  # fmt: skip
+    return max(ok, key=ok.get) if ok else None
+
+
+def pooled_table(summary: dict) -> str:
+    """Markdown table of :func:`pooled`'s output, the largest mean gain first."""
+    head = ["variant", "runs", "val mF1 − base", "higher / lower"] + [f"({p}) runs, gain" for p in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for variant in sorted(summary, key=lambda v: -summary[v]["gain"]):
+        s = summary[variant]
+        cells = [f"`{variant}`", str(s["shared"]), f"{s['gain']:+.4f}", f"{s['higher']} / {s['lower']}"]
+        cells += [f"{s['by_protocol'][p][0]}, {s['by_protocol'][p][1]:+.4f}" if p in s["by_protocol"] else ""
+                  for p in COLUMNS]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--machine", default="zen5", help="suffix of the results files to read (variants*-MACHINE.json)")
@@ -211,8 +274,10 @@ def main(argv=None) -> int:
     several = {v for v, protocols in runs.items() if v != "base"
                and any(k[0] != 0 for by_run in protocols.values() for k in by_run)}  # fmt: skip
     across = compare({v: p for v, p in runs.items() if v in several or v == "base"})
+    every = pooled(runs)
+    first = best_pooled(every)
     md = [
-        f"# Variants of `EFFICIENT` on the {args.machine} machine, from the results files\n",
+        f"# Variants of `base` (`EFFICIENT` until 2026-11-30) on the {args.machine} machine, from the results files\n",
         f"Read from {', '.join(f'`{p.name}`' for p in paths)}; split seed 0 only. `val mF1`: mean ± sd of the "
         "validation macro-F1 (what a variant may be chosen on); `higher / lower`: runs (same training seed and "
         f"fold) where it is above / below `base`'s by more than {MARGIN}; the rest are mean test scores, `*` where "
@@ -225,11 +290,19 @@ def main(argv=None) -> int:
         "`base`'s over the same runs.\n",
         splits_table(across),
         "",
+        "## Every run at once\n",
+        "Each variant's validation macro-F1 minus `base`'s, over every run they share (all protocols, all split "
+        "seeds), and per protocol. The rule `EFFICIENT` changed by on 2026-11-30: among the variants with the most "
+        "shared runs whose gain is positive on each protocol, the largest mean gain"
+        + (f": `{first}`.\n" if first else ": none qualifies.\n"),
+        pooled_table(every),
+        "",
         "Probes run outside `benchmarks/variants.py` (focal loss, per-recording BatchNorm statistics, a second lead, "
         "a waveform branch, per-recording class priors) are not in these files: see `results/README.md`.\n",
     ]
     write_report(args.out, args.name or f"candidates-{args.machine}",
-                 {"files": [p.name for p in paths], "summary": summary, "across_splits": across},
+                 {"files": [p.name for p in paths], "summary": summary, "across_splits": across, "pooled": every,
+                  "best_pooled": first},
                  "\n".join(md))  # fmt: skip
     return 0
 

@@ -1,4 +1,4 @@
-"""Ablation: a few changes to ``EFFICIENT``, each trained with several seeds on protocols (a) and (b).
+"""Ablation: a few changes to ``BASE`` (``EFFICIENT`` until 2026-11-30), each trained with several seeds.
 
 One run's S F1 can move by 0.3 from one training seed to the next (see the ``seeds``
 section of ``benchmarks/models.py``), so a variant is compared on the mean ± sd over seeds, and
@@ -7,7 +7,7 @@ variant may fairly be chosen on (the test patients are for reporting).
 
 Variants (``--variants``, comma-separated, default all):
 
-* ``base``      — ``EFFICIENT`` as it is;
+* ``base``      — ``BASE``: ``EFFICIENT`` until 2026-11-30, with three RR features;
 * ``smooth01``  — label smoothing 0.1;
 * ``noref``     — without the reference input;
 * ``allref``    — the reference from all of a recording's beats, not only its long-RR fifth;
@@ -31,8 +31,8 @@ Variants (``--variants``, comma-separated, default all):
 * ``cosine``    — the learning rate decayed on a cosine over the epochs, set at each epoch's start
   (``TrainConfig.lr_schedule="cosine"``), so the weights settle late in training;
 * ``hop8mf015`` — ``hop8`` with 15 % of the N training beats drawn per epoch instead of 30 %, to
-  bring an epoch's cost near ``EFFICIENT``'s;
-* ``ep20``      — at most 20 epochs instead of ``EFFICIENT``'s 15 (its cap before 2026-11-29): what
+  bring an epoch's cost near ``BASE``'s;
+* ``ep20``      — at most 20 epochs instead of ``BASE``'s 15 (its cap before 2026-11-29): what
   the cap costs where training would have gone on.
 * ``recbal05``  — each training beat's loss weighted by ``n ** -0.5``, ``n`` the beats of its class
   in its recording (``TrainConfig.record_balance=0.5``), so that one recording cannot dominate a
@@ -96,13 +96,22 @@ from ecglib.protocols import (  # noqa: E402
     summarise_folds,
 )
 
-#: EFFICIENT's RR features plus ``rr_irregularity`` (``irreg`` and every variant that combines it).
-IRREG_RR_FEATURES = [*EFFICIENT.train.model_kwargs["rr_features"], "rr_irregularity"]
+#: What every variant changes: ``EFFICIENT`` as it was until 2026-11-30, with three RR features (the
+#: committed ``results/variants*.json`` were all measured against it). ``irreg`` is today's ``EFFICIENT``.
+BASE = dataclasses.replace(
+    EFFICIENT,
+    train=dataclasses.replace(
+        EFFICIENT.train,
+        model_kwargs={**EFFICIENT.train.model_kwargs, "rr_features": ["pre_rr_norm", "post_rr_norm", "local_rr_norm"]},
+    ),
+)
+#: BASE's RR features plus ``rr_irregularity`` (``irreg`` and every variant that combines it).
+IRREG_RR_FEATURES = [*BASE.train.model_kwargs["rr_features"], "rr_irregularity"]
 
-#: name → (what changes, overrides of ``EFFICIENT.train``; ``model_kwargs`` entries are merged, and a
-#: ``spec`` entry overrides ``EFFICIENT.spec_config`` instead).
+#: name → (what changes, overrides of ``BASE.train``; ``model_kwargs`` entries are merged, and a
+#: ``spec`` entry overrides ``BASE.spec_config`` instead).
 VARIANTS: dict[str, tuple[str, dict]] = {
-    "base": ("EFFICIENT unchanged", {}),
+    "base": ("EFFICIENT until 2026-11-30 (three RR features)", {}),
     "smooth01": ("label smoothing 0.1", {"model_kwargs": {"label_smoothing": 0.1}}),
     "noref": ("no reference input", {"model_kwargs": {"reference": False, "reference_rr_quantile": None}}),
     "allref": ("reference from all beats", {"model_kwargs": {"reference_rr_quantile": None}}),
@@ -137,17 +146,17 @@ PROTOCOLS = PROTOCOL_KEYS
 
 
 def overrides_for(name: str) -> dict:
-    """``fit_evaluate`` keyword overrides of variant ``name`` (model kwargs merged onto EFFICIENT's)."""
+    """``fit_evaluate`` keyword overrides of variant ``name`` (model kwargs merged onto BASE's)."""
     over = dict(VARIANTS[name][1])
     over.pop("spec", None)  # read by setup_for
-    over["model_kwargs"] = {**EFFICIENT.train.model_kwargs, **over.get("model_kwargs", {})}
+    over["model_kwargs"] = {**BASE.train.model_kwargs, **over.get("model_kwargs", {})}
     return over
 
 
 def setup_for(name: str) -> ModelSetup:
-    """EFFICIENT with variant ``name``'s spectrogram settings (its training overrides: :func:`overrides_for`)."""
-    spec = dataclasses.replace(EFFICIENT.spec_config, **VARIANTS[name][1].get("spec", {}))
-    return dataclasses.replace(EFFICIENT, spec_config=spec)
+    """BASE with variant ``name``'s spectrogram settings (its training overrides: :func:`overrides_for`)."""
+    spec = dataclasses.replace(BASE.spec_config, **VARIANTS[name][1].get("spec", {}))
+    return dataclasses.replace(BASE, spec_config=spec)
 
 
 def main(argv=None) -> int:

@@ -279,17 +279,20 @@ print(rhythm_counts)
 # comes about as early as its neighbours, so against the local rhythm none looks premature. Of
 # the test patients' {glue:text}`svta_s` S beats in such runs, the network calls
 # {glue:text}`svta_as_n` normal and {glue:text}`svta_as_v` ventricular (a fast run also changes
-# the beat's spectrogram: its window holds more, closer beats). The RR irregularity of chapter 2
-# measures the first context; chapter 4 says why our model leaves it out.
+# the beat's spectrogram: its window holds more, closer beats). The RR irregularity of chapter 2,
+# one of the network's inputs, is high in the first context and low in the second; in the
+# repository's benchmark runs it did not make the models find the S beats of such runs
+# (`results/README.md`, "Record 207's runs").
 
 # %% tags=["remove-cell"]
 assert by_rhythm["beats"].sum() == len(test) and by_rhythm["errors"].sum() == int(np.sum(pred != test.labels))
 
 # %% [markdown]
 # The RR features put numbers on both contexts. For each test patient with many S beats, the
-# median, per class, of the three RR features the network reads (chapter 2: the interval before
+# median, per class, of the four RR features the network reads (chapter 2: the interval before
 # the beat, the one after it and the mean of the last ten, each divided by the recording's mean
-# RR), and of the ratio of the first to the third, the beat's prematurity against the local rhythm:
+# RR, and the irregularity of the rhythm around the beat), and of the ratio of the first to the
+# third, the beat's prematurity against the local rhythm:
 
 # %%
 rr_names = list(EFFICIENT.train.model_kwargs["rr_features"])

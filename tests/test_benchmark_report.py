@@ -90,6 +90,20 @@ def test_every_variant_is_a_valid_training_config_and_model():
     assert shapes == {(16, 46), (16, 91), (8, 46)}  # hop 16, hop 8 and the 64-sample window (fft64)
 
 
+def test_variants_base_is_the_earlier_efficient_and_irreg_todays():
+    """The committed variants files compare against BASE; their ``irreg`` rows are EFFICIENT's runs."""
+    import dataclasses
+
+    from variants import BASE, overrides_for, setup_for
+
+    from ecglib.protocols import EFFICIENT
+
+    assert BASE.train.model_kwargs["rr_features"] == ["pre_rr_norm", "post_rr_norm", "local_rr_norm"]
+    irreg = setup_for("irreg")
+    assert dataclasses.replace(irreg, train=dataclasses.replace(irreg.train, **overrides_for("irreg"))) == EFFICIENT
+    assert dataclasses.replace(BASE, train=dataclasses.replace(BASE.train, **overrides_for("base"))) == BASE != EFFICIENT
+
+
 def _variants_file(path, runs_by_variant, split_seed=None):
     """A minimal ``benchmarks/variants.py`` result: ``{variant: {protocol: [(seed, fold, val, S F1, V R, V F1)]}}``."""
     import json
@@ -138,6 +152,31 @@ def test_candidates_merge_files_and_count_runs_against_base(tmp_path):
     assert (across["higher"], across["lower"], across["shared"]) == (1, 1, 3)
     # S F1 over the three shared runs: (0.70 + 0.60 + 0.10) / 3 for new, (0.40 + 0.50 + 0.20) / 3 for base.
     assert "| `new` | (a) | 3 | 0.757 (0.773) | 1 / 1 | 0.467 (0.367) |" in splits_table(compare(runs))
+
+
+def test_candidates_pool_every_run_and_rank_only_variants_positive_on_each_protocol(tmp_path):
+    import pytest
+    from candidates import best_pooled, load_runs, pooled, pooled_table
+
+    base = {"a": [(0, 0, 0.80, 0, 0, 0), (1, 0, 0.80, 0, 0, 0)], "c": [(0, 0, 0.70, 0, 0, 0)]}
+    path = _variants_file(tmp_path / "variants-p-m.json", {
+        "base": base,
+        # The largest mean gain (+0.0667), but lower on (c): not ranked.
+        "big": {"a": [(0, 0, 0.95, 0, 0, 0), (1, 0, 0.90, 0, 0, 0)], "c": [(0, 0, 0.65, 0, 0, 0)]},
+        # +0.0167, higher on (a) and (c): ranked first.
+        "steady": {"a": [(0, 0, 0.82, 0, 0, 0), (1, 0, 0.801, 0, 0, 0)], "c": [(0, 0, 0.729, 0, 0, 0)]},
+        # Higher still, but on (a) alone: fewer shared runs.
+        "partial": {"a": [(0, 0, 0.99, 0, 0, 0)]},
+    })  # fmt: skip
+    summary = pooled(load_runs([path]))
+    assert "base" not in summary and summary["steady"]["shared"] == 3 and summary["partial"]["shared"] == 1
+    assert abs(summary["steady"]["gain"] - (0.02 + 0.001 + 0.029) / 3) < 1e-12
+    assert (summary["steady"]["higher"], summary["steady"]["lower"]) == (2, 0)  # 0.001 is within the margin
+    assert summary["big"]["by_protocol"]["c"] == (1, pytest.approx(-0.05))
+    assert best_pooled(summary) == "steady"
+    assert pooled_table(summary).splitlines()[2].startswith("| `partial` | 1 | +0.1900 | 1 / 0 | 1, +0.1900 |")
+    assert best_pooled(pooled(load_runs([_variants_file(tmp_path / "variants-q-m.json", {
+        "base": base, "worse": {"a": [(0, 0, 0.7, 0, 0, 0)]}})]))) is None  # fmt: skip
 
 
 def test_candidates_refuse_two_files_that_disagree_on_one_run(tmp_path):
