@@ -485,7 +485,7 @@ def show_spectrogram(image: np.ndarray, fs: float, config=None, n_samples: int |
         ``SpectrogramConfig()``.
     n_samples
         The beat window's length in samples; default None, from the number of columns:
-        ``(n_frames - 1) * hop_length``.
+        ``(n_frames - 1) * hop_length + n_fft % 2`` (the inverse of ``frame_times``' count).
     ax
         Matplotlib axes to draw on; default None, a new 5 × 3 inch figure.
     **kwargs
