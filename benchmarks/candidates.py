@@ -23,9 +23,10 @@ agree (the same run written twice); otherwise the script stops and names both fi
 without (c) runs has empty (c) cells.
 
 Writes ``results/<name>.json`` and ``results/<name>.md`` (``--name``, default
-``candidates-<machine>``) and prints the table.
+``candidates-<machine>``, with ``-vs-<base>`` for another ``--base``) and prints the table.
 
-    python benchmarks/candidates.py [--machine zen5] [--results results] [--name NAME] [--out results]
+    python benchmarks/candidates.py [--machine zen5] [--results results] [--base base] [--name NAME]
+                                    [--out results]
 """
 
 from __future__ import annotations
@@ -184,8 +185,8 @@ def splits_table(summary: dict, base: str = "base") -> str:
     Only protocols (a) and (b), whose ``--split-seeds`` draw other patients; each cell is the
     variant's mean over the runs it shares with ``base``, then ``base``'s over the same runs.
     """
-    head = ["variant", "protocol", "runs", "val mF1 (base)", "higher / lower", "S F1 (base)", "V R (base)",
-            "V F1 (base)"]  # fmt: skip
+    head = ["variant", "protocol", "runs", f"val mF1 ({base})", "higher / lower", f"S F1 ({base})", f"V R ({base})",
+            f"V F1 ({base})"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     for variant in sorted(v for v in summary if v != base):
         for p in ("a", "b"):
@@ -246,9 +247,9 @@ def best_pooled(summary: dict) -> str | None:
     return max(ok, key=ok.get) if ok else None
 
 
-def pooled_table(summary: dict) -> str:
-    """Markdown table of :func:`pooled`'s output, the largest mean gain first."""
-    head = ["variant", "runs", "val mF1 − base", "higher / lower"] + [f"({p}) runs, gain" for p in COLUMNS]
+def pooled_table(summary: dict, base: str = "base") -> str:
+    """Markdown table of :func:`pooled`'s output against ``base``, the largest mean gain first."""
+    head = ["variant", "runs", f"val mF1 − {base}", "higher / lower"] + [f"({p}) runs, gain" for p in COLUMNS]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for variant in sorted(summary, key=lambda v: -summary[v]["gain"]):
         s = summary[variant]
@@ -265,44 +266,51 @@ def main(argv=None) -> int:
     ap.add_argument("--results", default="results", help="folder of the results files")
     ap.add_argument("--name", default=None, help="file stem of the outputs (default candidates-MACHINE)")
     ap.add_argument("--out", default="results", help="output directory")
+    ap.add_argument("--base", default="base",
+                    help="the variant the others are set against (default base; irreg is today's EFFICIENT)")
     args = ap.parse_args(argv)
     paths = sorted(Path(args.results).glob(f"variants*-{args.machine}.json"))
     if not paths:
         ap.error(f"no variants*-{args.machine}.json in {args.results}/")
     runs = load_runs(paths)
-    summary = compare(on_split(runs, 0))
-    several = {v for v, protocols in runs.items() if v != "base"
+    base = args.base
+    if base not in runs:
+        ap.error(f"--base {base!r} has no runs in these files; variants: {', '.join(sorted(runs))}")
+    summary = compare(on_split(runs, 0), base)
+    several = {v for v, protocols in runs.items() if v != base
                and any(k[0] != 0 for by_run in protocols.values() for k in by_run)}  # fmt: skip
-    across = compare({v: p for v, p in runs.items() if v in several or v == "base"})
-    every = pooled(runs)
+    across = compare({v: p for v, p in runs.items() if v in several or v == base}, base)
+    every = pooled(runs, base)
     first = best_pooled(every)
+    title = "`base` (`EFFICIENT` until 2026-11-30)" if base == "base" else f"`{base}`"
     md = [
-        f"# Variants of `base` (`EFFICIENT` until 2026-11-30) on the {args.machine} machine, from the results files\n",
+        f"# Variants set against {title} on the {args.machine} machine, from the results files\n",
         f"Read from {', '.join(f'`{p.name}`' for p in paths)}; split seed 0 only. `val mF1`: mean ± sd of the "
         "validation macro-F1 (what a variant may be chosen on); `higher / lower`: runs (same training seed and "
-        f"fold) where it is above / below `base`'s by more than {MARGIN}; the rest are mean test scores, `*` where "
-        "the mean meets its target.\n",
-        table(summary),
+        f"fold) where it is above / below `{base}`'s by more than {MARGIN}; the rest are mean test scores, `*` "
+        "where the mean meets its target.\n",
+        table(summary, base),
         "",
         "## On other splits too\n",
         "The variants also run with other split seeds (other patients; for (b), other validation patients drawn "
-        "from DS1, the same test set), over every run they share with `base`: the variant's mean, and in brackets "
-        "`base`'s over the same runs.\n",
-        splits_table(across),
+        f"from DS1, the same test set), over every run they share with `{base}`: the variant's mean, and in "
+        f"brackets `{base}`'s over the same runs.\n",
+        splits_table(across, base),
         "",
         "## Every run at once\n",
-        "Each variant's validation macro-F1 minus `base`'s, over every run they share (all protocols, all split "
+        f"Each variant's validation macro-F1 minus `{base}`'s, over every run they share (all protocols, all split "
         "seeds), and per protocol. The rule `EFFICIENT` changed by on 2026-11-30: among the variants with the most "
         "shared runs whose gain is positive on each protocol, the largest mean gain"
         + (f": `{first}`.\n" if first else ": none qualifies.\n"),
-        pooled_table(every),
+        pooled_table(every, base),
         "",
         "Probes run outside `benchmarks/variants.py` (focal loss, per-recording BatchNorm statistics, a second lead, "
         "a waveform branch, per-recording class priors) are not in these files: see `results/README.md`.\n",
     ]
-    write_report(args.out, args.name or f"candidates-{args.machine}",
-                 {"files": [p.name for p in paths], "summary": summary, "across_splits": across, "pooled": every,
-                  "best_pooled": first},
+    default_name = f"candidates-{args.machine}" + ("" if base == "base" else f"-vs-{base}")
+    write_report(args.out, args.name or default_name,
+                 {"files": [p.name for p in paths], "base": base, "summary": summary, "across_splits": across,
+                  "pooled": every, "best_pooled": first},
                  "\n".join(md))  # fmt: skip
     return 0
 

@@ -51,6 +51,11 @@ Variants (``--variants``, comma-separated, default all):
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
+Every variant changes ``BASE``, so its runs pair with the committed ``base`` runs. Today's
+``EFFICIENT`` is ``irreg``: a change to it is a variant that includes ``IRREG_RR_FEATURES`` (as
+``hop8irreg`` does), compared with ``irreg``'s runs, and ``benchmarks/candidates.py`` pools every
+run a variant shares with ``base``.
+
 Protocols (``--protocols``, default ``a,b``): (a) and (b) train each seed on one split; ``c``, the
 5-fold protocol, trains each seed on all five folds, so its validation score averages over five
 different sets of validation patients (more S beats than (a)'s 126), at five times the cost.

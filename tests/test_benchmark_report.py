@@ -179,6 +179,22 @@ def test_candidates_pool_every_run_and_rank_only_variants_positive_on_each_proto
         "base": base, "worse": {"a": [(0, 0, 0.7, 0, 0, 0)]}})]))) is None  # fmt: skip
 
 
+def test_candidates_cli_sets_the_variants_against_another_base(tmp_path, capsys):
+    import pytest
+    from candidates import main
+
+    _variants_file(tmp_path / "variants-x-m.json", {
+        "base": {"a": [(0, 0, 0.80, 0.4, 0.9, 0.9)]}, "new": {"a": [(0, 0, 0.85, 0.5, 0.9, 0.9)]},
+    })  # fmt: skip
+    assert main(["--machine", "m", "--results", str(tmp_path), "--base", "new", "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "candidates-m-vs-new.md").read_text()
+    assert md.startswith("# Variants set against `new` on the m machine")
+    assert "| `base` | 1 | -0.0500 | 0 / 1 | 1, -0.0500 |" in md and "none qualifies" in md
+    with pytest.raises(SystemExit):
+        main(["--machine", "m", "--results", str(tmp_path), "--base", "old", "--out", str(tmp_path)])
+    assert "--base 'old' has no runs in these files; variants: base, new" in capsys.readouterr().err
+
+
 def test_candidates_refuse_two_files_that_disagree_on_one_run(tmp_path):
     import pytest
     from candidates import load_runs
