@@ -51,15 +51,24 @@ MARGIN = 0.002
 #: Columns per protocol, in table order.
 COLUMNS: dict[str, tuple[str, ...]] = {"a": ("S_f1", "V_recall", "V_f1"), "b": ("S_f1", "V_f1"), "c": ("S_f1", "V_f1")}
 HEADERS = {"S_f1": "S F1", "V_recall": "V R", "V_f1": "V F1"}
-#: The scores :func:`run_scores` returns.
-SCORES = ("val_macro_f1", "S_f1", "V_recall", "V_f1")
+#: The scores :func:`run_scores` returns: name → where it is in one run of the JSON (a per-class score
+#: is ``per_class[class][metric]``).
+SCORE_PATHS: dict[str, tuple[str, ...]] = {
+    "val_macro_f1": ("val_macro_f1",), "S_f1": ("per_class", "S", "f1"),
+    "V_recall": ("per_class", "V", "recall"), "V_f1": ("per_class", "V", "f1"),
+}  # fmt: skip
+SCORES = tuple(SCORE_PATHS)
 
 
 def run_scores(run: dict) -> dict[str, float]:
-    """The scores this table reads from one run of ``benchmarks/variants.py``'s JSON."""
-    pc = run["per_class"]
-    return {"val_macro_f1": run["val_macro_f1"], "S_f1": pc["S"]["f1"], "V_recall": pc["V"]["recall"],
-            "V_f1": pc["V"]["f1"]}  # fmt: skip
+    """The scores this table reads from one run of ``benchmarks/variants.py``'s JSON (:data:`SCORE_PATHS`)."""
+    out = {}
+    for name, path in SCORE_PATHS.items():
+        value = run
+        for key in path:
+            value = value[key]
+        out[name] = value
+    return out
 
 
 def load_runs(paths) -> dict[str, dict[str, dict[tuple[int, int, int], dict[str, float]]]]:
