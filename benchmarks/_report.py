@@ -1,5 +1,5 @@
-"""What the model benchmarks share: protocol keys, training one split with several seeds,
-timestamped progress lines, option parsing and writing their JSON + Markdown."""
+"""What the model benchmarks share: protocol keys, training one split with several seeds, the
+margin of higher / lower counts, timestamped progress lines, option parsing and writing their JSON + Markdown."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ecglib._io import atomic_path
 
 #: ``--protocols`` keys of the model benchmarks → (:data:`ecglib.protocols.PROTOCOLS` name, table label).
@@ -17,6 +19,15 @@ PROTOCOL_KEYS: dict[str, tuple[str, str]] = {
     "b": ("ds1ds2", "(b) DS1 → DS2"),
     "c": ("kfold", "(c) 5-fold"),
 }
+
+#: Validation macro-F1 differences up to this size count as neither higher nor lower (:func:`higher_lower`).
+MARGIN = 0.002
+
+
+def higher_lower(diff) -> tuple[int, int]:
+    """How many of the differences ``diff`` (any sequence of floats) are above :data:`MARGIN`, and below ``-MARGIN``."""
+    diff = np.asarray(diff, dtype=float)
+    return int(np.sum(diff > MARGIN)), int(np.sum(diff < -MARGIN))
 
 
 def log(msg: str) -> None:

@@ -37,7 +37,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _report import write_report  # (benchmarks/ is on sys.path when run as a script)
+from _report import MARGIN, higher_lower, write_report  # (benchmarks/ is on sys.path when run as a script)
 
 #: Targets of issue 3 for ``efficient_cnn``: (protocol, score) → lowest mean that meets it.
 TARGETS: dict[tuple[str, str], float] = {
@@ -45,30 +45,23 @@ TARGETS: dict[tuple[str, str], float] = {
     ("b", "S_f1"): 0.60, ("b", "V_f1"): 0.90,
 }  # fmt: skip
 
-#: Validation macro-F1 differences from ``base`` up to this size count as neither higher nor lower.
-MARGIN = 0.002
-
 #: Columns per protocol, in table order.
 COLUMNS: dict[str, tuple[str, ...]] = {"a": ("S_f1", "V_recall", "V_f1"), "b": ("S_f1", "V_f1"), "c": ("S_f1", "V_f1")}
 HEADERS = {"S_f1": "S F1", "V_recall": "V R", "V_f1": "V F1"}
-#: The scores :func:`run_scores` returns: name → where it is in one run of the JSON (a per-class score
-#: is ``per_class[class][metric]``).
-SCORE_PATHS: dict[str, tuple[str, ...]] = {
-    "val_macro_f1": ("val_macro_f1",), "S_f1": ("per_class", "S", "f1"),
-    "V_recall": ("per_class", "V", "recall"), "V_f1": ("per_class", "V", "f1"),
-}  # fmt: skip
-SCORES = tuple(SCORE_PATHS)
+#: The scores :func:`run_scores` returns, in this order.
+SCORES = ("val_macro_f1", "S_f1", "V_recall", "V_f1")
 
 
 def run_scores(run: dict) -> dict[str, float]:
-    """The scores this table reads from one run of ``benchmarks/variants.py``'s JSON (:data:`SCORE_PATHS`)."""
-    out = {}
-    for name, path in SCORE_PATHS.items():
-        value = run
-        for key in path:
-            value = value[key]
-        out[name] = value
-    return out
+    """The scores this table reads from one run of ``benchmarks/variants.py``'s JSON, named by :data:`SCORES`."""
+    pc = run["per_class"]
+    return dict(zip(SCORES, (run["val_macro_f1"], pc["S"]["f1"], pc["V"]["recall"], pc["V"]["f1"])))
+
+
+def paired_val_diffs(by_run: dict, ref: dict) -> tuple[list, np.ndarray]:
+    """The runs ``by_run`` shares with ``ref`` (sorted keys), and the validation macro-F1 differences on them."""
+    shared = sorted(set(by_run) & set(ref))
+    return shared, np.array([by_run[r]["val_macro_f1"] - ref[r]["val_macro_f1"] for r in shared])
 
 
 def load_runs(paths) -> dict[str, dict[str, dict[tuple[int, int, int], dict[str, float]]]]:
@@ -150,17 +143,17 @@ def compare(runs: dict, base: str = "base") -> dict[str, dict[str, dict]]:
     for variant, protocols in runs.items():
         for protocol, by_run in protocols.items():
             ref = runs[base].get(protocol, {})
-            shared = sorted(set(by_run) & set(ref))
+            shared, diff = paired_val_diffs(by_run, ref)
             val = np.array([s["val_macro_f1"] for s in by_run.values()])
-            diff = np.array([by_run[r]["val_macro_f1"] - ref[r]["val_macro_f1"] for r in shared])
+            higher, lower = higher_lower(diff)
             out.setdefault(variant, {})[protocol] = {
                 "n": len(by_run),
                 "mean": {k: float(np.mean([s[k] for s in by_run.values()])) for k in SCORES},
                 "shared_mean": {k: float(np.mean([by_run[r][k] for r in shared])) for k in SCORES} if shared else {},
                 "base_shared_mean": {k: float(np.mean([ref[r][k] for r in shared])) for k in SCORES} if shared else {},
                 "val_sd": float(val.std(ddof=1)) if len(val) > 1 else 0.0,
-                "higher": int(np.sum(diff > MARGIN)),
-                "lower": int(np.sum(diff < -MARGIN)),
+                "higher": higher,
+                "lower": lower,
                 "shared": len(shared),
             }
     return out
@@ -231,15 +224,14 @@ def pooled(runs: dict, base: str = "base") -> dict[str, dict]:
     for variant, protocols in runs.items():
         diffs: dict[str, np.ndarray] = {}
         for protocol, by_run in protocols.items():
-            ref = runs[base].get(protocol, {})
-            shared = sorted(set(by_run) & set(ref))
+            shared, diff = paired_val_diffs(by_run, runs[base].get(protocol, {}))
             if shared and variant != base:
-                diffs[protocol] = np.array([by_run[r]["val_macro_f1"] - ref[r]["val_macro_f1"] for r in shared])
+                diffs[protocol] = diff
         if diffs:
             every = np.concatenate(list(diffs.values()))
+            higher, lower = higher_lower(every)
             out[variant] = {
-                "shared": len(every), "gain": float(every.mean()),
-                "higher": int(np.sum(every > MARGIN)), "lower": int(np.sum(every < -MARGIN)),
+                "shared": len(every), "gain": float(every.mean()), "higher": higher, "lower": lower,
                 "by_protocol": {p: (len(d), float(d.mean())) for p, d in sorted(diffs.items())},
             }  # fmt: skip
     return out

@@ -35,7 +35,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from _report import (  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+    MARGIN,
     PROTOCOL_KEYS,
+    higher_lower,
     int_list,
     log,
     name_list,
@@ -50,8 +52,6 @@ from ecglib.protocols import EFFICIENT, QUICK_RECORDS, protocol_splits, summaris
 
 PROTOCOLS = PROTOCOL_KEYS
 KEEP = ("accuracy", "macro_f1", "macro_roc_auc", "macro_pr_auc", "per_class")
-#: Validation macro-F1 differences up to this size count as neither higher nor lower.
-MARGIN = 0.002
 
 
 def score(parts, val_proba: np.ndarray, test_proba: np.ndarray) -> dict:
@@ -164,8 +164,8 @@ def pairs_table(pairs, size: int) -> str:
     for label, disjoint in pairs:
         diff = np.array([e["val_macro_f1"] - e["members_val_macro_f1"] for e in disjoint])
         gain = f"{diff.mean():+.4f}" if len(diff) else ""
-        counts = f"{int(np.sum(diff > MARGIN))} / {int(np.sum(diff < -MARGIN))}"
-        lines.append(f"| {label} | {len(diff)} | {gain} | {counts} |")
+        higher, lower = higher_lower(diff)
+        lines.append(f"| {label} | {len(diff)} | {gain} | {higher} / {lower} |")
     return "\n".join(lines)
 
 
