@@ -104,8 +104,9 @@ def one_split(data, key: str, quick: bool) -> tuple[dict, dict]:
     return split, {k: data.subset(v) for k, v in split.items()}
 
 
-def train_seeds(parts: dict, label: str, seeds, quick: bool):
-    """Train ``EFFICIENT`` once per training seed on ``parts``; yield each run as it finishes.
+def train_seeds(parts: dict, label: str, seeds, quick: bool, setup=None):
+    """Train ``setup`` (default ``EFFICIENT``) once per training seed on ``parts``; yield each run as
+    it finishes.
 
     Yields
     ------
@@ -116,8 +117,9 @@ def train_seeds(parts: dict, label: str, seeds, quick: bool):
     from ecglib.models import predict_proba
     from ecglib.protocols import EFFICIENT, fit_evaluate
 
+    setup = EFFICIENT if setup is None else setup
     for seed in seeds:
         log(f"{label}: training seed {seed}")
-        m, result, test_proba = fit_evaluate(EFFICIENT, parts["train"], parts["val"], parts["test"], quick=quick,
+        m, result, test_proba = fit_evaluate(setup, parts["train"], parts["val"], parts["test"], quick=quick,
                                              return_proba=True, seed=seed, verbose=False)  # fmt: skip
-        yield seed, m, predict_proba(result.model, EFFICIENT.model_name, parts["val"]), test_proba
+        yield seed, m, predict_proba(result.model, setup.model_name, parts["val"]), test_proba

@@ -1,7 +1,8 @@
-"""Seed ensembles of ``EFFICIENT``: does averaging a few training seeds steady the S scores?
+"""Seed ensembles of ``EFFICIENT``'s networks: does averaging a few training seeds steady the S scores?
 
 One training run's S F1 moves a lot with its training seed, and even with a change of one grey level
-in a few pixels (results/README.md, "The S scores are fragile"). This benchmark trains ``EFFICIENT`` with each
+in a few pixels (results/README.md, "The S scores are fragile"). This benchmark trains one network of
+``EFFICIENT`` (``EFFICIENT.member()``: since 2026-11-30 ``EFFICIENT`` itself is an ensemble of three) with each
 of ``--seeds`` on each split of ``--protocols`` ((a) and (b): one split per ``--split-seeds``; (c):
 its five folds), keeps each model's validation and test probabilities, and scores
 
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
                 where = label + (f", split seed {split_seed}" if len(split_seeds) > 1 else "")
                 where += f", fold {fold}" if len(splits) > 1 else ""
                 probas, singles = {}, []
-                for seed, m, val_proba, test_proba in train_seeds(parts, where, seeds, args.quick):
+                for seed, m, val_proba, test_proba in train_seeds(parts, where, seeds, args.quick, EFFICIENT.member()):
                     probas[seed] = (val_proba, test_proba)
                     singles.append({"seeds": [seed], "seconds": m["seconds"], "best_epoch": m["best_epoch"],
                                     **score(parts, *probas[seed])})  # fmt: skip

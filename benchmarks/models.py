@@ -15,8 +15,12 @@ Protocols (``--protocols``, comma-separated, default all):
 * ``leak`` — the same model on a beat-level random 70/15/15 split versus the patient-wise split
              of (a): how much a leaky split inflates the scores.
 * ``seeds`` — (a) and (b) retrained with other training seeds (``--train-seeds``, same splits):
-             mean ± sd over the training seeds, including the main run's. A single run's S F1
-             can move by 0.3 from seed to seed; this says by how much.
+             mean ± sd over the training seeds, including the main run's. A single network's S F1
+             can move by 0.3 from seed to seed; this says by how much. ``EFFICIENT`` averages three
+             networks, and an ensemble's seed ``s`` trains the networks of seeds ``3s`` to ``3s + 2``,
+             so the ensembles of different seeds share none.
+
+Every run of ``EFFICIENT`` trains its three networks; its ``train s`` is their sum.
 
 Writes ``results/models.json`` and ``results/models.md`` and prints the table. Every number comes
 from the run. ``--quick`` uses 12 records and few epochs (a smoke test, not a result).
@@ -207,6 +211,11 @@ def run_seed(args, records, split_a) -> dict:
     return m
 
 
+def per_network(value) -> str:
+    """An epoch count: an int for one network, ``9/7/12`` for an ensemble's (a list, one per network)."""
+    return "/".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
 def notes_text(results: dict) -> str:
     lines = ["Test-set metrics; P/R/F1 per class, macro one-vs-rest ROC-AUC and PR-AUC; `train s` = training seconds."]
     p = results["protocols"]
@@ -222,7 +231,8 @@ def notes_text(results: dict) -> str:
         lines.append(
             f"\n- efficient_cnn end to end (raw records → dataset without cache → training → test metrics): "
             f"**{a['end_to_end_seconds']:.0f} s** (dataset {a['build_seconds']:.0f} s, training {a['seconds']:.0f} s, "
-            f"{a['epochs_run']} epochs, best {a['best_epoch']})."
+            f"{per_network(a['epochs_run'])} epochs, best {per_network(a['best_epoch'])}"
+            f"{' (one number per network of the ensemble)' if isinstance(a['epochs_run'], list) else ''})."
         )
         few = " with so few S beats, S scores are very noisy." if sup["S"] < 50 else ""
         lines.append(f"- (a) test support N/S/V = {sup['N']}/{sup['S']}/{sup['V']} beats; test records {a['splits']['test']}.{few}")

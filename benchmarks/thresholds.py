@@ -2,7 +2,8 @@
 
 One training run's S F1 moves by up to 0.3 with its training seed (results/README.md, "The S
 scores are fragile"). This benchmark trains ``EFFICIENT`` with each of ``--seeds`` on the same split of
-protocols (a) and (b) and asks two questions:
+protocols (a) and (b) and asks two questions. Since 2026-11-30 ``EFFICIENT`` averages three networks,
+so each seed ``s`` trains three (seeds ``3s`` to ``3s + 2``); files written before hold single networks.
 
 * Does a decision rule tuned after training help? :func:`ecglib.evaluate.tune_class_weights`
   picks class weights on the validation patients (the arg-max of ``proba * w`` with the best

@@ -51,10 +51,11 @@ Variants (``--variants``, comma-separated, default all):
 
 A variant that changes the spectrogram gets its own dataset (built or read from the ecglib cache).
 
-Every variant changes ``BASE``, so its runs pair with the committed ``base`` runs. Today's
-``EFFICIENT`` is ``irreg``: a change to it is a variant that includes ``IRREG_RR_FEATURES`` (as
-``hop8irreg`` does), compared with ``irreg``'s runs, and ``benchmarks/candidates.py`` pools every
-run a variant shares with ``base``.
+Every variant trains one network (not an ensemble) and changes ``BASE``, so its runs pair with the
+committed ``base`` runs. One network of today's ``EFFICIENT`` (``EFFICIENT.member()``) is
+``irreg``: a change to it is a variant that includes ``IRREG_RR_FEATURES`` (as ``hop8irreg``
+does), compared with ``irreg``'s runs, and ``benchmarks/candidates.py`` pools every run a variant
+shares with ``base``.
 
 Protocols (``--protocols``, default ``a,b``): (a) and (b) train each seed on one split; ``c``, the
 5-fold protocol, trains each seed on all five folds, so its validation score averages over five
@@ -101,12 +102,13 @@ from ecglib.protocols import (  # noqa: E402
     summarise_folds,
 )
 
-#: What every variant changes: ``EFFICIENT`` as it was until 2026-11-30, with three RR features (the
-#: committed ``results/variants*.json`` were all measured against it). ``irreg`` is today's ``EFFICIENT``.
+#: What every variant changes: one network of ``EFFICIENT`` as it was until 2026-11-30, with three RR
+#: features (the committed ``results/variants*.json`` were all measured against it). ``irreg`` is one
+#: network of today's ``EFFICIENT`` (``EFFICIENT.member()``; ``EFFICIENT`` averages three).
 BASE = dataclasses.replace(
-    EFFICIENT,
+    EFFICIENT.member(),
     train=dataclasses.replace(
-        EFFICIENT.train,
+        EFFICIENT.member().train,
         model_kwargs={**EFFICIENT.train.model_kwargs, "rr_features": ["pre_rr_norm", "post_rr_norm", "local_rr_norm"]},
     ),
 )

@@ -57,8 +57,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     ----------
     args
         Parsed arguments: ``protocol`` (``seed``, ``ds1ds2`` or ``kfold``), ``model``
-        (``seed`` or ``efficient``), ``quick``, ``seed``, ``epochs`` and ``max_train_beats``
-        (None: the model's settings), ``out`` (folder for ``train-<model name>-<protocol>.json``)
+        (``seed`` or ``efficient``), ``quick``, ``seed``, ``epochs``, ``max_train_beats`` and
+        ``ensemble_size`` (None: the model's settings), ``out`` (folder for ``train-<model name>-<protocol>.json``)
         and ``quiet``.
 
     Returns
@@ -71,7 +71,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ecglib.protocols import load_or_train, model_path, run_protocol, setup_for
 
     setup = setup_for(args.model)
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("max_train_beats", args.max_train_beats)) if v is not None}
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("max_train_beats", args.max_train_beats),
+                                   ("ensemble_size", args.ensemble_size)) if v is not None}  # fmt: skip
     tag = f"{setup.model_name}-{args.protocol}{'-quick' if args.quick else ''}"
     if args.protocol == "kfold":
         run = run_protocol("kfold", setup, seed=args.seed, quick=args.quick, progress=not args.quiet, **overrides)
@@ -80,7 +81,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         _, meta = load_or_train(args.protocol, setup, seed=args.seed, quick=args.quick, retrain=True,
                                 progress=not args.quiet, **overrides)  # fmt: skip
-        payload = {k: meta[k] for k in ("protocol", "model_name", "splits", "metrics", "history", "train_config")}
+        payload = {k: meta[k] for k in ("protocol", "model_name", "splits", "metrics", "history")}
+        payload["train_config"] = meta["metrics"]["train_config"]  # the setup's, with the overrides applied
         summary, model_file = meta["metrics"], str(model_path(setup, args.protocol, args.quick))
         payload["model_file"] = model_file
     path = _write_json(args.out, f"train-{tag}.json", payload)
@@ -185,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds the split and the training")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the model's setting)")
     p.add_argument("--max-train-beats", type=int, default=None, help="train on a stratified subsample (a budget)")
+    p.add_argument("--ensemble-size", type=int, default=None,
+                   help="networks trained (seeds) and averaged (default: the model's setting, 3 for efficient)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score a trained model on the test patients stored with it")

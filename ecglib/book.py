@@ -895,9 +895,10 @@ def randomized_model(model, layers: Sequence[str] | None = None, seed: int = 0):
     Parameters
     ----------
     model
-        A Keras model.
+        A Keras model, or an :func:`ecglib.models.ensemble_model` (then ``layers`` are re-initialised
+        in every member).
     layers
-        Names of the layers to re-initialise; default None, every layer of ``model``.
+        Names of the layers to re-initialise; default None, every layer of ``model`` (of each member).
     seed
         Seed of the new weights, set with ``keras.utils.set_random_seed`` (which also reseeds
         Python's, NumPy's and the backend's global generators); default 0.
@@ -911,17 +912,20 @@ def randomized_model(model, layers: Sequence[str] | None = None, seed: int = 0):
     Raises
     ------
     ValueError
-        If a name in ``layers`` is not a layer of ``model`` (Keras's ``get_layer``).
+        If a name in ``layers`` is not a layer of ``model`` (of a member; Keras's ``get_layer``).
     """
     import keras
+
+    from ecglib.models import ensemble_members
 
     keras.utils.set_random_seed(seed)
     fresh = keras.models.clone_model(model)
     out = keras.models.clone_model(model)
     out.set_weights(model.get_weights())
-    names = [layer.name for layer in model.layers] if layers is None else list(layers)
-    for name in names:
-        out.get_layer(name).set_weights(fresh.get_layer(name).get_weights())  # raises on an unknown name
+    for target, source in zip(ensemble_members(out), ensemble_members(fresh)):
+        names = [layer.name for layer in target.layers] if layers is None else list(layers)
+        for name in names:
+            target.get_layer(name).set_weights(source.get_layer(name).get_weights())  # raises on an unknown name
     return out
 
 

@@ -296,7 +296,9 @@ def plot_pr(
     return _one_vs_rest_curves(y_true, proba, class_names, "pr", title)
 
 
-def plot_history(history: Mapping[str, Sequence[float]], title: str = "") -> Figure:
+def plot_history(
+    history: Mapping[str, Sequence[float]] | Sequence[Mapping[str, Sequence[float]]], title: str = ""
+) -> Figure:
     """Training curves: loss (train and validation) and accuracy / macro-F1 per epoch.
 
     Parameters
@@ -305,30 +307,36 @@ def plot_history(history: Mapping[str, Sequence[float]], title: str = "") -> Fig
         ``{metric: [value per epoch]}``: ``TrainResult.history`` or a Keras ``History.history``
         dict. Keys ``"loss"`` and ``"val_loss"`` are drawn on the left, ``"accuracy"``,
         ``"val_accuracy"`` and ``"val_macro_f1"`` on the right, when present; others are ignored.
+        Or a list of such dicts, one per member of an ensemble (an ensemble's
+        ``TrainResult.history``): one row of panels each, titled ``member 1``, ``member 2``, ...
     title
         Figure title; ``""`` (default) for none.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels, epochs numbered from 1.
+        Two panels per row (one row per history), epochs numbered from 1.
     """
     import matplotlib.pyplot as plt
 
-    if not isinstance(history, Mapping) or not history:
-        raise ValueError("history must be a non-empty {metric: [value per epoch]} dict")
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for key in ("loss", "val_loss"):
-        if key in history:
-            axes[0].plot(np.arange(1, len(history[key]) + 1), history[key], marker="o", ms=3, label=key)
-    for key in ("accuracy", "val_accuracy", "val_macro_f1"):
-        if key in history:
-            axes[1].plot(np.arange(1, len(history[key]) + 1), history[key], marker="o", ms=3, label=key)
-    axes[0].set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    axes[1].set(xlabel="epoch", ylabel="score", title="accuracy / macro-F1")
-    for ax in axes:
-        if ax.lines:
-            ax.legend()
+    histories = [history] if isinstance(history, Mapping) else list(history) if isinstance(history, Sequence) else []
+    if not histories or not all(isinstance(h, Mapping) and h for h in histories):
+        raise ValueError("history must be a non-empty {metric: [value per epoch]} dict, or a list of them")
+    n = len(histories)
+    fig, grid = plt.subplots(n, 2, figsize=(9, 3.5 if n == 1 else 2.6 * n + 0.6), squeeze=False)
+    for i, (hist, axes) in enumerate(zip(histories, grid)):
+        for key in ("loss", "val_loss"):
+            if key in hist:
+                axes[0].plot(np.arange(1, len(hist[key]) + 1), hist[key], marker="o", ms=3, label=key)
+        for key in ("accuracy", "val_accuracy", "val_macro_f1"):
+            if key in hist:
+                axes[1].plot(np.arange(1, len(hist[key]) + 1), hist[key], marker="o", ms=3, label=key)
+        member = f"member {i + 1}: " if n > 1 else ""
+        axes[0].set(xlabel="epoch", ylabel="cross-entropy", title=f"{member}loss")
+        axes[1].set(xlabel="epoch", ylabel="score", title=f"{member}accuracy / macro-F1")
+        for ax in axes:
+            if ax.lines and i == 0:
+                ax.legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -6,7 +6,8 @@ maps, passed through ReLU, is the class activation map. It has the resolution of
 resized to the input image for display.
 
 Works for functional and Sequential Keras 3 models, including models reloaded from ``.keras``
-files, and for models with several inputs (the image branch is the one explained).
+files, and for models with several inputs (the image branch is the one explained). The map of an
+:func:`ecglib.models.ensemble_model` is the mean of its members' maps for the class explained.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def grad_cam(
     Parameters
     ----------
     model
-        A Keras 3 classifier with a softmax output.
+        A Keras 3 classifier with a softmax output, or an :func:`ecglib.models.ensemble_model`: then
+        each member's map is computed (for the ensemble's predicted class by default, with
+        ``layer_name`` looked up in each member) and the maps are averaged, then scaled to a
+        maximum of 1 again.
     inputs
         What ``model`` takes: an array ``(n, h, w, c)`` or a dict of arrays for multi-input models.
     class_index
@@ -68,8 +72,15 @@ def grad_cam(
     import cv2
     import tensorflow as tf
 
-    from ecglib.models import last_conv_layer_name
+    from ecglib.models import ensemble_members, last_conv_layer_name
 
+    members = ensemble_members(model)
+    if len(members) > 1:
+        if class_index is None:
+            class_index = np.asarray(model.predict(inputs, verbose=0)).argmax(axis=-1)
+        cams = np.mean([grad_cam(m, inputs, class_index, layer_name, image_key) for m in members], axis=0)
+        peak = cams.reshape(len(cams), -1).max(axis=1)
+        return (cams / np.where(peak > 0, peak, 1.0)[:, None, None]).astype(np.float32)
     layer_name = layer_name or last_conv_layer_name(model)
     if isinstance(inputs, Mapping):
         if image_key is None:

@@ -7,6 +7,9 @@
   conv stack and global average pooling, plus RR features (:data:`ecglib.beats.RR_FEATURES`)
   through a small Dense branch, concatenated before the softmax. Tens of thousands of parameters.
 
+:func:`ensemble_model` averages the probabilities of several trained models (a seed ensemble,
+``TrainConfig(ensemble_size=...)``); :func:`ensemble_members` gives them back.
+
 Both are Keras functional models with named layers; the last convolution of each is called
 ``"last_conv"`` (:data:`LAST_CONV`, :func:`last_conv_layer_name`) for Grad-CAM.
 
@@ -348,6 +351,90 @@ def _model_input(model, name: str):
     return next((t for t in model.inputs if str(getattr(t, "name", "")).split(":")[0] == name), None)
 
 
+def ensemble_model(members: Sequence[keras.Model], name: str = "ensemble", learning_rate: float = 1e-3) -> keras.Model:
+    """A model whose output is the mean of ``members``' class probabilities (a seed ensemble).
+
+    Each member is nested in the new model as ``"member0"``, ``"member1"``, ...; they share its
+    inputs, which are named as theirs are, so the ensemble is fed exactly as one member is
+    (:func:`model_inputs`, :func:`predict_proba`). Saved and loaded as one ``.keras`` file.
+
+    Parameters
+    ----------
+    members
+        Two or more Keras models with the same named inputs (same shapes) and the same output
+        shape, e.g. :func:`efficient_cnn` trained with different seeds. Their layers (and so their
+        weights) are shared with the ensemble, not copied.
+    name
+        Name of the ensemble model.
+    learning_rate
+        Adam learning rate the ensemble is compiled with (only used if it is trained further).
+
+    Returns
+    -------
+    keras.Model
+        Compiled (categorical cross-entropy, accuracy), with its optimizer's variables built so the
+        saved file reloads without a warning.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than two members or they differ in inputs or output shape.
+    """
+    members = list(members)
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs at least two members, got {len(members)}")
+
+    def signature(model):
+        names = sorted(str(t.name).split(":")[0] for t in model.inputs)
+        shapes = {str(t.name).split(":")[0]: tuple(t.shape[1:]) for t in model.inputs}
+        return names, [shapes[n] for n in names], tuple(model.outputs[0].shape[1:])
+
+    first = signature(members[0])
+    for i, member in enumerate(members[1:], start=1):
+        if signature(member) != first:
+            raise ValueError(f"ensemble members differ: member 0 has inputs/shapes/output {first}, "
+                             f"member {i} {signature(member)}")  # fmt: skip
+    # The ensemble's inputs have the first member's structure (one tensor or a dict) and names.
+    inputs = keras.tree.map_structure(
+        lambda t: keras.Input(shape=t.shape[1:], dtype=t.dtype, name=str(t.name).split(":")[0]), members[0].input
+    )
+    # Re-wrapping gives each member a unique name (they are all "efficient_cnn") without copying weights.
+    nested = [keras.Model(m.input, m.output, name=f"member{i}") for i, m in enumerate(members)]
+    outputs = layers.Average(name="mean_proba")([m(inputs) for m in nested])
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy", metrics=["accuracy"])
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The members of a model built by :func:`ensemble_model` (also once reloaded), else ``[model]``.
+
+    Parameters
+    ----------
+    model
+        A Keras model.
+
+    Returns
+    -------
+    list of keras.Model
+        The models nested at the top level of ``model``, in order (``"member0"``, ...); ``[model]``
+        when there are none (a single model).
+    """
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return nested or [model]
+
+
+def _all_layers(model) -> list:
+    """Every layer of ``model``, those of nested models included (depth first)."""
+    out = []
+    for layer in model.layers:
+        out.append(layer)
+        if isinstance(layer, keras.Model):
+            out.extend(_all_layers(layer))
+    return out
+
+
 def uses_reference(model) -> bool:
     """Whether a model takes the per-record ``"ref"`` image input (``efficient_cnn(reference=True)``).
 
@@ -370,7 +457,8 @@ def reference_settings(model) -> dict:
     Parameters
     ----------
     model
-        A Keras model (built here or loaded with its :class:`ReferenceRescaling` layers).
+        A Keras model (built here or loaded with its :class:`ReferenceRescaling` layers), or an
+        :func:`ensemble_model` of such models (their layers are searched).
 
     Returns
     -------
@@ -389,7 +477,7 @@ def reference_settings(model) -> dict:
     """
     if not uses_reference(model):
         return {}
-    rescalings = [layer for layer in model.layers if isinstance(layer, ReferenceRescaling)]
+    rescalings = [layer for layer in _all_layers(model) if isinstance(layer, ReferenceRescaling)]
     q = next((layer.rr_quantile for layer in rescalings if layer.window_s is None), None)
     settings = {"reference": True, "reference_rr_quantile": q}
     if _model_input(model, "local_ref") is not None:
@@ -687,6 +775,8 @@ def last_conv_layer_name(model: keras.Model) -> str:
         in ``model.layers`` order. No Conv2D layer raises ``ValueError``.
     """
     names = [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    if not names and len(ensemble_members(model)) > 1:
+        raise ValueError(f"model {model.name!r} is an ensemble: its Conv2D layers are in its members (ensemble_members)")
     if not names:
         raise ValueError(f"model {model.name!r} has no Conv2D layer")
     return LAST_CONV if LAST_CONV in names else names[-1]

@@ -88,6 +88,11 @@ class TrainConfig:
         training patients); 1: every recording weighs the same within a class.
     record_balance_classes
         The classes ``record_balance`` applies to (e.g. ``(1,)``: S only); None, all.
+    ensemble_size
+        Number of models trained, each with all the settings above, and averaged
+        (:func:`ecglib.models.ensemble_model`): a seed ensemble. Member ``i`` is trained with the
+        seed ``seed · ensemble_size + i``, so ensembles of different ``seed`` share no member (with
+        three: seeds 0-2, then 3-5, ...). 1 (default): one model, seeded with ``seed``.
     verbose
         Print one line per epoch.
     """
@@ -107,6 +112,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     record_balance: float = 0.0
     record_balance_classes: tuple[int, ...] | None = None
+    ensemble_size: int = 1
     verbose: bool = True
 
     def __post_init__(self) -> None:
@@ -131,6 +137,8 @@ class TrainConfig:
         classes = self.record_balance_classes
         if classes is not None and not all(0 <= c < len(CLASSES) for c in classes):
             raise ValueError(f"record_balance_classes must be class indices 0..{len(CLASSES) - 1}, got {classes}")
+        if isinstance(self.ensemble_size, bool) or not isinstance(self.ensemble_size, int) or self.ensemble_size < 1:
+            raise ValueError(f"ensemble_size must be a positive integer, got {self.ensemble_size!r}")
         if self.max_train_beats is not None and self.max_train_beats < 1:
             raise ValueError(f"max_train_beats must be positive or None, got {self.max_train_beats}")
 
@@ -144,8 +152,15 @@ class TrainResult:
 
     Attributes
     ----------
+    For an ensemble (``ensemble_size`` > 1), ``history``, ``epochs_run`` and ``best_epoch`` are
+    lists with one entry per member, ``seconds`` is the sum over members, and ``members`` holds
+    each member's own result.
+
+    Attributes
+    ----------
     model
-        The trained Keras model (best validation epoch's weights).
+        The trained Keras model (best validation epoch's weights), or the
+        :func:`ecglib.models.ensemble_model` of the members.
     history
         ``{metric: [value per epoch]}`` (loss, accuracy, val_loss, val_accuracy, val_macro_f1, and
         epoch_train_s: seconds of gradient steps of the epoch, without the validation pass).
@@ -156,15 +171,18 @@ class TrainResult:
     best_epoch
         1-based epoch whose weights were restored.
     class_weight
-        The class weights used (``{class index: weight}``), or None.
+        The class weights used (``{class index: weight}``), or None (the same for every member).
+    members
+        The members' results, in seed order; empty for a single model.
     """
 
     model: Any
-    history: dict[str, list[float]]
+    history: dict[str, list[float]] | list[dict[str, list[float]]]
     seconds: float
-    epochs_run: int
-    best_epoch: int
+    epochs_run: int | list[int]
+    best_epoch: int | list[int]
     class_weight: dict[int, float] | None
+    members: list[TrainResult] = field(default_factory=list)
 
 
 def class_weights(labels: np.ndarray, n_classes: int = len(CLASSES), mode: str = "balanced") -> dict[int, float]:
@@ -411,10 +429,12 @@ def train_model(model_name: str, train: Dataset, val: Dataset, config: TrainConf
     Returns
     -------
     TrainResult
+        With ``config.ensemble_size`` > 1, that many models trained one after the other (seeds as
+        :class:`TrainConfig` says) and their :func:`ecglib.models.ensemble_model`.
     """
     import keras
 
-    from ecglib.models import build_model, model_inputs, reference_settings
+    from ecglib.models import build_model, ensemble_model, model_inputs, reference_settings
 
     if model_name not in ("seed_cnn", "efficient_cnn"):
         raise ValueError(f"unknown model name {model_name!r}; expected 'seed_cnn' or 'efficient_cnn'")
@@ -422,6 +442,18 @@ def train_model(model_name: str, train: Dataset, val: Dataset, config: TrainConf
         raise ValueError(f"train and val must both hold beats, got {len(train)} and {len(val)}")
     if train.images.shape[1:] != val.images.shape[1:]:
         raise ValueError(f"train and val images differ in shape: {train.images.shape[1:]} vs {val.images.shape[1:]}")
+    k = config.ensemble_size
+    if k > 1:
+        members = []
+        for i in range(k):
+            if config.verbose:
+                print(f"ensemble member {i + 1} of {k} (seed {config.seed * k + i})", flush=True)
+            one = dataclasses.replace(config, ensemble_size=1, seed=config.seed * k + i)
+            members.append(train_model(model_name, train, val, one))
+        model = ensemble_model([m.model for m in members], learning_rate=config.learning_rate)
+        return TrainResult(model, [m.history for m in members], float(sum(m.seconds for m in members)),
+                           [m.epochs_run for m in members], [m.best_epoch for m in members],
+                           members[0].class_weight, members)  # fmt: skip
     keras.utils.set_random_seed(config.seed)
     if config.max_train_beats is not None and config.max_train_beats < len(train):
         train = train.take(stratified_subsample(train.labels, config.max_train_beats, config.seed))

@@ -54,7 +54,7 @@ from ecglib.book import (CLASS_COLORS, gradcam_maps, quick_mode, randomized_mode
                          spectrogram_extent)
 from ecglib.data import CLASSES, RECORDS
 from ecglib.dataset import build_dataset
-from ecglib.models import last_conv_layer_name, predict_proba
+from ecglib.models import ensemble_members, last_conv_layer_name, predict_proba
 from ecglib.protocols import EFFICIENT, QUICK_RECORDS, load_or_train
 
 quick = quick_mode()
@@ -80,11 +80,14 @@ print(f"{'quick' if quick else 'full'} mode: {len(test):,} beats of the test pat
 #
 # $L^c$ has the resolution of the layer; `ecglib.gradcam.grad_cam` scales each map to a maximum of
 # 1 and resizes it to the spectrogram. It uses the last convolution, whose features are the most
-# class-specific but also the coarsest:
+# class-specific but also the coarsest. Our model averages three networks (chapter 4), each with
+# its own last convolution: `grad_cam` computes the map of each network for the class the model
+# predicts and averages the three maps.
 
 # %%
-layer = last_conv_layer_name(model)
-print(f"layer {layer!r}: feature maps {tuple(model.get_layer(layer).output.shape[1:])} "
+networks = ensemble_members(model)
+layer = last_conv_layer_name(networks[0])
+print(f"{len(networks)} networks; layer {layer!r}: feature maps {tuple(networks[0].get_layer(layer).output.shape[1:])} "
       f"for spectrograms {test.images.shape[1:]}")
 
 # %% [markdown]
@@ -246,10 +249,11 @@ assert sanity.loc["trained", "median ρ with the trained model's maps"] == 1.0
 # convolution and which Grad-CAM therefore cannot show.
 #
 # Adebayo et al.'s *cascading* variant randomises the layers one at a time from the output downwards and
-# watches the maps drift away from the trained ones:
+# watches the maps drift away from the trained ones (`randomized_model` re-initialises the layers
+# named in each of the three networks):
 
 # %%
-weighted = [lay.name for lay in model.layers[::-1] if lay.weights]
+weighted = [lay.name for lay in networks[0].layers[::-1] if lay.weights]
 cascade = {}
 for k in range(1, len(weighted) + 1):
     maps = gradcam_maps(randomized_model(model, weighted[:k], seed=0), EFFICIENT.model_name, test, beats, class_index=classes)
@@ -333,11 +337,11 @@ check_gradcam(grad_cam_by_hand)
 # simply follows the image.
 
 # %% tags=["solution"]
-first = next(lay.name for lay in model.layers if isinstance(lay, keras.layers.Conv2D))
+first = next(lay.name for lay in networks[0].layers if isinstance(lay, keras.layers.Conv2D))
 early = gradcam_maps(model, EFFICIENT.model_name, test, sel[2], class_index=2, layer_name=first)
 v_images = test.images[sel[2]].astype(np.float32)
 rho_early, rho_last = rank_correlation(early, v_images), rank_correlation(class_cams[2], v_images)
-print(f"{first!r}: feature maps {tuple(model.get_layer(first).output.shape[1:])}; median ρ with the spectrogram "
+print(f"{first!r}: feature maps {tuple(networks[0].get_layer(first).output.shape[1:])}; median ρ with the spectrogram "
       f"{np.median(rho_early[np.isfinite(rho_early)]):.2f}, against {np.median(rho_last[np.isfinite(rho_last)]):.2f} for {layer!r}")
 assert early.shape == class_cams[2].shape and np.isfinite(early).all() and early.min() >= 0
 

@@ -91,7 +91,7 @@ def test_every_variant_is_a_valid_training_config_and_model():
 
 
 def test_variants_base_is_the_earlier_efficient_and_irreg_todays():
-    """The committed variants files compare against BASE; their ``irreg`` rows are EFFICIENT's runs."""
+    """The committed variants files compare against BASE; their ``irreg`` rows are runs of one of EFFICIENT's networks."""
     import dataclasses
 
     from variants import BASE, overrides_for, setup_for
@@ -100,7 +100,8 @@ def test_variants_base_is_the_earlier_efficient_and_irreg_todays():
 
     assert BASE.train.model_kwargs["rr_features"] == ["pre_rr_norm", "post_rr_norm", "local_rr_norm"]
     irreg = setup_for("irreg")
-    assert dataclasses.replace(irreg, train=dataclasses.replace(irreg.train, **overrides_for("irreg"))) == EFFICIENT
+    assert dataclasses.replace(irreg, train=dataclasses.replace(irreg.train, **overrides_for("irreg"))) == EFFICIENT.member()
+    assert EFFICIENT.member() != EFFICIENT and EFFICIENT.member().member() == EFFICIENT.member()
     base = dataclasses.replace(BASE, train=dataclasses.replace(BASE.train, **overrides_for("base")))
     assert base == BASE != EFFICIENT
 

@@ -513,6 +513,22 @@ def test_randomized_model(trained_model_path):
         book.randomized_model(model, ["no_such_layer"])
 
 
+def test_randomized_model_of_an_ensemble_changes_every_member(trained_model_path):
+    from ecglib.models import ensemble_members, ensemble_model
+    from ecglib.train import load_model
+
+    ens = ensemble_model([load_model(trained_model_path)[0], load_model(trained_model_path)[0]])
+    before = [w.copy() for w in ens.get_weights()]
+    for layers, changed in ((None, ("last_conv", "probs")), (["probs"], ("probs",))):
+        out = book.randomized_model(ens, layers, seed=1)
+        assert len(ensemble_members(out)) == 2
+        for new, old in zip(ensemble_members(out), ensemble_members(ens)):
+            for name in ("last_conv", "probs"):
+                same = np.array_equal(new.get_layer(name).get_weights()[0], old.get_layer(name).get_weights()[0])
+                assert same != (name in changed), (layers, name)
+    assert all(np.array_equal(a, b) for a, b in zip(before, ens.get_weights()))  # the original is untouched
+
+
 def test_per_record_scores():
     records = np.array(["a", "a", "a", "b", "b"])
     y = np.array([0, 1, 2, 0, 0])

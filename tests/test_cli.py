@@ -31,12 +31,14 @@ def test_evaluate_model_on_its_test_records(trained_model_path, tmp_path, capsys
 
 def test_train_quick_then_evaluate_default(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ECGLIB_CACHE_DIR", str(tmp_path / "cache"))
-    assert main(["--out", str(tmp_path), "--quiet", "train", "--protocol", "seed", "--model", "efficient", "--quick", "--epochs", "1"]) == 0
+    assert main(["--out", str(tmp_path), "--quiet", "train", "--protocol", "seed", "--model", "efficient", "--quick", "--epochs", "1",
+                 "--ensemble-size", "2"]) == 0
     result = json.loads((tmp_path / "train-efficient_cnn-seed-quick.json").read_text())
     assert set(result["splits"]) == {"train", "val", "test"}
     cm = np.array(result["metrics"]["confusion_matrix"])  # rows: the test beats of each class
     assert cm.shape == (3, 3) and result["metrics"]["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
     assert (tmp_path / "cache" / "models" / "efficient_cnn-seed-quick.keras").is_file()
+    assert result["metrics"]["epochs_run"] == [1, 1] and result["train_config"]["ensemble_size"] == 2
 
 
 @pytest.mark.parametrize(

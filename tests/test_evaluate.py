@@ -90,6 +90,12 @@ def test_plots_return_figures(known):
     for fig in figs:
         assert isinstance(fig, Figure)
         plt.close(fig)
+    # An ensemble's history: one row of panels per member.
+    fig = plot_history([hist, {"loss": [0.9, 0.4, 0.3], "val_macro_f1": [0.5, 0.6, 0.55]}])
+    assert [ax.get_title() for ax in fig.axes] == ["member 1: loss", "member 1: accuracy / macro-F1",
+                                                   "member 2: loss", "member 2: accuracy / macro-F1"]  # fmt: skip
+    assert [len(line.get_xdata()) for line in fig.axes[2].lines] == [3]
+    plt.close(fig)
 
 
 def test_metrics_table(known):
@@ -118,8 +124,9 @@ def test_bad_inputs_raise(known):
         evaluate_predictions(y, np.full_like(p, np.nan))
     with pytest.raises(ValueError, match="must be square"):
         plot_confusion_matrix(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="history must be a non-empty"):
-        plot_history({})
+    for bad in ({}, [], [{}], [{"loss": [1.0]}, "loss"]):
+        with pytest.raises(ValueError, match="history must be a non-empty"):
+            plot_history(bad)
 
 
 def test_tune_class_weights_undoes_a_shrunk_class(known):

@@ -88,3 +88,25 @@ def test_overlay_and_gallery(beats):
         overlay(x[0, ..., 0], cam[:10])
     fig = gradcam_gallery(x[:3, ..., 0], np.stack([cam] * 3), ["a", "b", "c"], ncols=2)
     assert len(fig.axes) == 4
+
+
+def test_ensemble_map_is_the_mean_of_its_members_maps(beats, tmp_path):
+    from ecglib.models import ensemble_members, ensemble_model
+
+    x, y = beats
+    one, two = _train(_functional(), x, y), _train(_functional(), x, y)
+    ens = ensemble_model([one, two])
+    for layer in (None, "conv_a"):
+        cams = grad_cam(ens, x[:8], class_index=2, layer_name=layer)
+        mean = (grad_cam(one, x[:8], 2, layer) + grad_cam(two, x[:8], 2, layer)) / 2
+        mean /= mean.reshape(8, -1).max(axis=1)[:, None, None]
+        np.testing.assert_allclose(cams, mean, atol=1e-5)
+        assert cams.shape == (8, 32, 32) and cams.min() >= 0 and cams.max() <= 1
+    assert not np.allclose(grad_cam(one, x[:8], 2), grad_cam(two, x[:8], 2))
+    # By default each beat's map explains the ensemble's predicted class, not each member's.
+    pred = ens.predict(x[:8], verbose=0).argmax(axis=1)
+    np.testing.assert_allclose(grad_cam(ens, x[:8]), grad_cam(ens, x[:8], class_index=pred), atol=1e-6)
+    ens.save(tmp_path / "ens.keras")
+    again = keras.models.load_model(tmp_path / "ens.keras")
+    assert len(ensemble_members(again)) == 2
+    np.testing.assert_allclose(grad_cam(again, x[:8], class_index=2), grad_cam(ens, x[:8], class_index=2), atol=1e-4)

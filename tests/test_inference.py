@@ -162,3 +162,23 @@ def test_reference_model_uses_the_whole_recordings_median(reference_model, monke
     assert len(sizes) == 2 * per_call and sizes[:per_call] == sizes[per_call:]
     share = sizes[0] / len(a.time_s)  # beats in the reference / beats classified
     assert (0.15 < share < 0.3) if quantile == 0.8 else share > 0.97
+
+
+def test_an_ensemble_saved_to_a_file_predicts_as_its_members_average(reference_model, tmp_path):
+    """An ensemble of two networks with reference inputs (the references they were trained with are
+    read from inside the members) goes through the whole pipeline from its .keras file."""
+    import keras
+
+    from ecglib.models import ensemble_model, reference_settings
+    from ecglib.train import save_model
+
+    model, meta = reference_model
+    other = keras.models.clone_model(model)  # same settings, other (untrained) weights
+    path = save_model(ensemble_model([model, other]), tmp_path / "ens.keras", meta)
+    sig = load_record("208").signal[: 360 * 60]
+    ens = predict_arrhythmia(sig, fs=360, model=path)
+    one, two = predict_arrhythmia(sig, fs=360, model=reference_model), predict_arrhythmia(sig, fs=360, model=(other, meta))
+    assert reference_settings(other) == reference_settings(model)
+    assert not np.allclose(one.proba, two.proba)
+    np.testing.assert_allclose(ens.proba, (one.proba + two.proba) / 2, atol=1e-5)
+    np.testing.assert_array_equal(ens.time_s, one.time_s)

@@ -580,3 +580,51 @@ def test_importing_ecglib_gives_tensorflow_a_pooled_cpu_allocator(preset, pooled
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == (["true", "True"] if pooled else ["false", "False"])
+
+
+def test_ensemble_trains_disjoint_seeds_and_averages_its_members(native, tmp_path):
+    from ecglib.models import ensemble_members, reference_settings
+
+    train, val = native.subset(["100", "119"]), native.subset(["208"])
+    cfg = dataclasses.replace(FAST, model_kwargs={"reference": True, "reference_rr_quantile": 0.8})
+    res = train_model("efficient_cnn", train, val, dataclasses.replace(cfg, ensemble_size=2, seed=1))
+    members = ensemble_members(res.model)
+    assert len(members) == 2 and [m.model for m in res.members] != []
+    assert res.epochs_run == [1, 1] and res.best_epoch == [1, 1] and len(res.history) == 2
+    assert res.seconds == pytest.approx(sum(m.seconds for m in res.members))
+    # Seed 1 of an ensemble of two trains members with seeds 2 and 3.
+    for i, member in enumerate(res.members):
+        alone = train_model("efficient_cnn", train, val, dataclasses.replace(cfg, seed=2 + i))
+        np.testing.assert_allclose(member.history["loss"], alone.history["loss"], rtol=1e-4)
+    assert not np.allclose(res.history[0]["loss"], res.history[1]["loss"])
+    assert reference_settings(res.model) == reference_settings(res.members[0].model) == {
+        "reference": True, "reference_rr_quantile": 0.8}  # fmt: skip
+    proba = predict_proba(res.model, "efficient_cnn", val)
+    each = [predict_proba(m.model, "efficient_cnn", val) for m in res.members]
+    np.testing.assert_allclose(proba, np.mean(each, axis=0), atol=1e-6)
+    assert not np.allclose(each[0], each[1])
+    path = save_model(res.model, tmp_path / "ens.keras", {"model_name": "efficient_cnn"})
+    loaded, _ = load_model(path)
+    assert [m.name for m in ensemble_members(loaded)] == ["member0", "member1"]
+    np.testing.assert_allclose(predict_proba(loaded, "efficient_cnn", val), proba, atol=1e-6)
+    assert reference_settings(loaded)["reference_rr_quantile"] == 0.8
+
+
+def test_ensemble_model_checks_its_members(native):
+    from ecglib.models import ensemble_members, ensemble_model
+
+    a, b = efficient_cnn(native.images.shape[1:]), efficient_cnn(native.images.shape[1:])
+    assert ensemble_members(a) == [a]
+    with pytest.raises(ValueError, match="at least two members"):
+        ensemble_model([a])
+    with pytest.raises(ValueError, match="member 1"):
+        ensemble_model([a, efficient_cnn(native.images.shape[1:], reference=True)])
+    with pytest.raises(ValueError, match="member 1"):
+        ensemble_model([a, efficient_cnn(native.images.shape[1:], n_rr=3)])
+    ens = ensemble_model([a, b])
+    assert ensemble_members(ens)[1].get_layer(LAST_CONV) is b.get_layer(LAST_CONV)  # shared, not copied
+    with pytest.raises(ValueError, match="ensemble"):
+        last_conv_layer_name(ens)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="ensemble_size"):
+            TrainConfig(ensemble_size=bad)

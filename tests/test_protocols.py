@@ -95,4 +95,6 @@ def test_fit_evaluate_returns_the_probabilities_it_scored():
     assert proba.shape == (len(test), len(CLASSES)) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-4)
     again = evaluate_predictions(test.labels, proba, CLASSES)
     assert again["confusion_matrix"] == metrics["confusion_matrix"] and again["accuracy"] == metrics["accuracy"]
-    assert metrics["n_train"] == 600 and metrics["epochs_run"] == result.epochs_run == 1
+    # EFFICIENT trains an ensemble: one epoch count per network.
+    assert metrics["n_train"] == 600 and metrics["epochs_run"] == result.epochs_run == [1] * EFFICIENT.train.ensemble_size
+    assert len(result.members) == EFFICIENT.train.ensemble_size > 1
