@@ -21,6 +21,7 @@ float RGB input for 100 000 beats would take 20 GB if materialised at once.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any, Sequence
 
 import keras
@@ -38,6 +39,8 @@ if TYPE_CHECKING:  # for annotations only
 MODEL_NAMES: tuple[str, ...] = ("seed_cnn", "efficient_cnn")
 #: Name of the last Conv2D layer of every model built here (Grad-CAM's target).
 LAST_CONV: str = "last_conv"
+#: Name of the layer of an :func:`ensemble_model` that averages its members' probabilities.
+ENSEMBLE_MEAN: str = "mean_proba"
 #: Input size of the seed model (height, width, channels).
 SEED_INPUT_SHAPE: tuple[int, int, int] = (128, 128, 3)
 
@@ -378,7 +381,9 @@ def ensemble_model(members: Sequence[keras.Model], name: str = "ensemble", learn
     Raises
     ------
     ValueError
-        If there are fewer than two members or they differ in inputs or output shape.
+        If there are fewer than two members, or they differ in inputs, output shape or the
+        references they were trained with (:func:`reference_settings`: the ensemble is fed one
+        set of inputs).
     """
     members = list(members)
     if len(members) < 2:
@@ -387,7 +392,7 @@ def ensemble_model(members: Sequence[keras.Model], name: str = "ensemble", learn
     def signature(model):
         names = sorted(str(t.name).split(":")[0] for t in model.inputs)
         shapes = {str(t.name).split(":")[0]: tuple(t.shape[1:]) for t in model.inputs}
-        return names, [shapes[n] for n in names], tuple(model.outputs[0].shape[1:])
+        return names, [shapes[n] for n in names], tuple(model.outputs[0].shape[1:]), reference_settings(model)
 
     first = signature(members[0])
     for i, member in enumerate(members[1:], start=1):
@@ -400,7 +405,7 @@ def ensemble_model(members: Sequence[keras.Model], name: str = "ensemble", learn
     )
     # Re-wrapping gives each member a unique name (they are all "efficient_cnn") without copying weights.
     nested = [keras.Model(m.input, m.output, name=f"member{i}") for i, m in enumerate(members)]
-    outputs = layers.Average(name="mean_proba")([m(inputs) for m in nested])
+    outputs = layers.Average(name=ENSEMBLE_MEAN)([m(inputs) for m in nested])
     model = keras.Model(inputs, outputs, name=name)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy", metrics=["accuracy"])
     model.optimizer.build(model.trainable_variables)
@@ -418,11 +423,17 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
     Returns
     -------
     list of keras.Model
-        The models nested at the top level of ``model``, in order (``"member0"``, ...); ``[model]``
-        when there are none (a single model).
+        The models ``"member0"``, ``"member1"``, ... nested at the top level of ``model``, in order,
+        if it is such an ensemble (they feed its :data:`ENSEMBLE_MEAN` layer); else ``[model]``,
+        also for other models that happen to nest models.
     """
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    return nested or [model]
+    is_ensemble = (
+        len(nested) >= 2
+        and all(re.fullmatch(r"member\d+", m.name) for m in nested)
+        and any(isinstance(layer, layers.Average) and layer.name == ENSEMBLE_MEAN for layer in model.layers)
+    )
+    return nested if is_ensemble else [model]
 
 
 def _all_layers(model) -> list:

@@ -92,7 +92,8 @@ class TrainConfig:
         Number of models trained, each with all the settings above, and averaged
         (:func:`ecglib.models.ensemble_model`): a seed ensemble. Member ``i`` is trained with the
         seed ``seed · ensemble_size + i``, so ensembles of different ``seed`` share no member (with
-        three: seeds 0-2, then 3-5, ...). 1 (default): one model, seeded with ``seed``.
+        three: seeds 0-2, then 3-5, ...); with ``max_train_beats`` each member draws its own
+        subsample with its seed. 1 (default): one model, seeded with ``seed``.
     verbose
         Print one line per epoch.
     """
@@ -150,8 +151,6 @@ class TrainConfig:
 class TrainResult:
     """What :func:`train_model` returns.
 
-    Attributes
-    ----------
     For an ensemble (``ensemble_size`` > 1), ``history``, ``epochs_run`` and ``best_epoch`` are
     lists with one entry per member, ``seconds`` is the sum over members, and ``members`` holds
     each member's own result.
@@ -171,7 +170,8 @@ class TrainResult:
     best_epoch
         1-based epoch whose weights were restored.
     class_weight
-        The class weights used (``{class index: weight}``), or None (the same for every member).
+        The class weights used (``{class index: weight}``), or None; for an ensemble, the first
+        member's (the same for all unless ``max_train_beats`` drew each member's own subsample).
     members
         The members' results, in seed order; empty for a single model.
     """
@@ -414,7 +414,7 @@ def _make_ema_callback(decay: float):
 
 
 def train_model(model_name: str, train: Dataset, val: Dataset, config: TrainConfig = TrainConfig()) -> TrainResult:
-    """Build, fit and early-stop one model.
+    """Build, fit and early-stop one model, or (``config.ensemble_size`` > 1) several, averaged.
 
     Parameters
     ----------

@@ -104,7 +104,7 @@ glue("all_n", all_n, display=False)
 print(f"accuracy {metrics['accuracy']:.1%}; a model that calls every beat N: {all_n:.1%}")
 
 # %% [markdown]
-# The network gets {glue:text}`accuracy:.1%` of the test beats right. A "classifier" that answers N for
+# The model gets {glue:text}`accuracy:.1%` of the test beats right. A "classifier" that answers N for
 # every beat, and never finds a single arrhythmic beat, would get {glue:text}`all_n:.1%`: most beats
 # are normal, so accuracy says little about the beats that matter. The rest of the chapter looks at
 # each class on its own.
@@ -216,7 +216,7 @@ if not quick:  # the claim of the text: E beats are (almost) all in record 207
 # left, and R, right): one of the two branches that carry the impulse through the ventricles is
 # blocked, so the ventricles are excited one after the other and the QRS complex is wide, as in a
 # ventricular beat. But the beat starts in the sinus node, with a P wave, and comes on time, so
-# AAMI counts it as normal. The normal-class beats that the network calls V, by record and symbol:
+# AAMI counts it as normal. The normal-class beats that the model calls V, by record and symbol:
 
 # %%
 pred = proba.argmax(axis=1)
@@ -274,13 +274,13 @@ print(rhythm_counts)
 # of atrial fibrillation or flutter, which hold {glue:text}`n_af` normal beats of the test
 # patients. There the atria do not beat in step, the ventricles follow at irregular intervals,
 # and a beat that comes early is still a normal beat (AAMI class N); but its RR intervals look
-# like those of a premature supraventricular beat, which is what the network has learned to look
+# like those of a premature supraventricular beat, which is what the networks have learned to look
 # for. The opposite happens in a run of supraventricular tachycardia: its beats are S, but each
 # comes about as early as its neighbours, so against the local rhythm none looks premature. Of
-# the test patients' {glue:text}`svta_s` S beats in such runs, the network calls
+# the test patients' {glue:text}`svta_s` S beats in such runs, the model calls
 # {glue:text}`svta_as_n` normal and {glue:text}`svta_as_v` ventricular (a fast run also changes
 # the beat's spectrogram: its window holds more, closer beats). The RR irregularity of chapter 2,
-# one of the network's inputs, is high in the first context and low in the second; in the
+# one of each network's inputs, is high in the first context and low in the second; in the
 # repository's benchmark runs it did not make the models find the S beats of such runs
 # (`results/README.md`, "Record 207's runs").
 
@@ -659,8 +659,9 @@ np.testing.assert_allclose(np.mean(list(net_proba.values()), axis=0), proba, ato
 # header lists its leads; `wfdb.rdheader`), cut its windows at the dataset's R-peaks (`data.peaks`;
 # `ecglib.preprocess.bandpass`, `ecglib.beats.extract_windows`), make their images with
 # `ecglib.spectrogram.spectrogram_images`, and stack them under the MLII images
-# (`np.concatenate(..., axis=1)`, then `dataclasses.replace(data, images=...)`). Train `EFFICIENT` on
-# the stacked images with `fit_evaluate` and compare it with MLII alone: first on the validation
+# (`np.concatenate(..., axis=1)`, then `dataclasses.replace(data, images=...)`). Train one network
+# of `EFFICIENT` on the stacked images (`fit_evaluate(EFFICIENT.member(), ...)`: a third of the
+# time of all three) and compare it with one on MLII alone: first on the validation
 # patients, then record by record on the test patients. What would `predict_arrhythmia` need from
 # its users if you adopted the second lead?
 # ```

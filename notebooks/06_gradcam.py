@@ -96,7 +96,7 @@ print(f"{len(networks)} networks; layer {layer!r}: feature maps {tuple(networks[
 #
 # ## One beat of each class
 #
-# A test beat of each class, drawn at random among those the network classified correctly, with
+# A test beat of each class, drawn at random among those the model classified correctly, with
 # the Grad-CAM map of its class over it (`ecglib.book.gradcam_maps` computes the maps through the
 # model's own inputs, `show_gradcam` draws them on time and frequency axes):
 
@@ -130,7 +130,7 @@ assert all(m.max() > 0.5 or m.max() == 0 for m in cams)  # scaled to 1 before th
 # raise it. Single maps are noisy and coarse (each cell of the last feature map covers many pixels),
 # so the next section averages many beats.
 #
-# ## What the network looks at, class by class
+# ## What the model looks at, class by class
 #
 # For each class, the maps of up to a few hundred correctly classified test beats, averaged, next to
 # the average spectrogram of the same beats:
@@ -161,7 +161,7 @@ for c, maps in class_cams.items():
     assert np.isin(sel[c], np.flatnonzero(test.labels == c)).all()
 
 # %% [markdown]
-# The same averages as profiles: over frequency (where in time the network looks) and over time
+# The same averages as profiles: over frequency (where in time the model looks) and over time
 # (at which frequencies):
 
 # %%
@@ -193,7 +193,7 @@ focus.round(3)
 
 # %% [markdown]
 # Compare each class's first column with the last, the share a map spread evenly over the window
-# would have. Where the map of a class concentrates on the beat itself, the network decides from the
+# would have. Where the map of a class concentrates on the beat itself, the model decides from the
 # shape of the QRS complex; where it spreads to the sides, it uses the neighbouring beats, that is
 # the rhythm, which for S beats is the only visible difference (chapter 3). These statements are
 # about averages over correctly classified beats of a few test patients; single beats vary.
@@ -363,7 +363,8 @@ assert early.shape == class_cams[2].shape and np.isfinite(early).all() and early
 #
 # Build a training set whose labels are a random permutation of the real ones
 # (`dataclasses.replace(train, labels=rng.permutation(train.labels))`), train it with
-# `fit_evaluate(EFFICIENT, shuffled_train, val, test)`, and compute `gradcam_maps` for the same
+# `fit_evaluate(EFFICIENT.member(), shuffled_train, val, test)`: one network, to set against one
+# network of the real model, `ensemble_members(model)[0]`), and compute `gradcam_maps` for the same
 # beats with both models. A network trained on shuffled labels can only memorise, so it has learned
 # nothing about arrhythmias. If its maps were as close to the real model's as the real model's are
 # to themselves (rank correlation near 1), the maps would show the input, not what was learned.

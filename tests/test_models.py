@@ -589,7 +589,8 @@ def test_ensemble_trains_disjoint_seeds_and_averages_its_members(native, tmp_pat
     cfg = dataclasses.replace(FAST, model_kwargs={"reference": True, "reference_rr_quantile": 0.8})
     res = train_model("efficient_cnn", train, val, dataclasses.replace(cfg, ensemble_size=2, seed=1))
     members = ensemble_members(res.model)
-    assert len(members) == 2 and [m.model for m in res.members] != []
+    assert len(members) == 2 and all(m.model.get_layer(LAST_CONV) is net.get_layer(LAST_CONV)
+                                     for m, net in zip(res.members, members))  # fmt: skip
     assert res.epochs_run == [1, 1] and res.best_epoch == [1, 1] and len(res.history) == 2
     assert res.seconds == pytest.approx(sum(m.seconds for m in res.members))
     # Seed 1 of an ensemble of two trains members with seeds 2 and 3.
@@ -621,6 +622,14 @@ def test_ensemble_model_checks_its_members(native):
         ensemble_model([a, efficient_cnn(native.images.shape[1:], reference=True)])
     with pytest.raises(ValueError, match="member 1"):
         ensemble_model([a, efficient_cnn(native.images.shape[1:], n_rr=3)])
+    longrr = efficient_cnn(native.images.shape[1:], reference=True, reference_rr_quantile=0.8)
+    with pytest.raises(ValueError, match="member 1"):  # fed one "ref" input, built one way
+        ensemble_model([longrr, efficient_cnn(native.images.shape[1:], reference=True)])
+    # A model that merely nests other models is not an ensemble.
+    inp = keras.Input(native.images.shape[1:], name="image")
+    block = keras.Model(inp, keras.layers.Flatten()(inp), name="block")
+    other = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(block(inp)))
+    assert ensemble_members(other) == [other]
     ens = ensemble_model([a, b])
     assert ensemble_members(ens)[1].get_layer(LAST_CONV) is b.get_layer(LAST_CONV)  # shared, not copied
     with pytest.raises(ValueError, match="ensemble"):
