@@ -37,6 +37,12 @@ def _grad_model(model, layer_name: str):
     return keras.Model(model.inputs, [target.output, model.outputs[0]])
 
 
+def _unit_peak(maps: np.ndarray) -> np.ndarray:
+    """Each of the ``(n, h, w)`` maps divided by its maximum (an all-zero map stays zero)."""
+    peak = maps.reshape(len(maps), -1).max(axis=1)
+    return maps / np.where(peak > 0, peak, 1.0)[:, None, None]
+
+
 def grad_cam(
     model: keras.Model,
     inputs: np.ndarray | Mapping[str, np.ndarray],
@@ -79,8 +85,7 @@ def grad_cam(
         if class_index is None:
             class_index = np.asarray(model.predict(inputs, verbose=0)).argmax(axis=-1)
         cams = np.mean([grad_cam(m, inputs, class_index, layer_name, image_key) for m in members], axis=0)
-        peak = cams.reshape(len(cams), -1).max(axis=1)
-        return (cams / np.where(peak > 0, peak, 1.0)[:, None, None]).astype(np.float32)
+        return _unit_peak(cams).astype(np.float32)
     layer_name = layer_name or last_conv_layer_name(model)
     if isinstance(inputs, Mapping):
         if image_key is None:
@@ -109,9 +114,7 @@ def grad_cam(
         score = tf.gather(preds, idx, axis=1, batch_dims=1)
     grads = tape.gradient(score, feats)
     weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # one weight per channel
-    cam = tf.nn.relu(tf.reduce_sum(weights * feats, axis=-1)).numpy()
-    peak = cam.reshape(n, -1).max(axis=1)
-    cam = cam / np.where(peak > 0, peak, 1.0)[:, None, None]
+    cam = _unit_peak(tf.nn.relu(tf.reduce_sum(weights * feats, axis=-1)).numpy())
     out = np.stack([cv2.resize(c.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR) for c in cam])
     return np.clip(np.nan_to_num(out), 0.0, 1.0).astype(np.float32)
 

@@ -349,9 +349,14 @@ class ReferenceRescaling(layers.Rescaling):
         return {**super().get_config(), "rr_quantile": self.rr_quantile, "window_s": self.window_s}
 
 
+def _input_name(tensor) -> str:
+    """An input tensor's name without the ``":0"`` suffix Keras may add."""
+    return str(getattr(tensor, "name", "")).split(":")[0]
+
+
 def _model_input(model, name: str):
-    """The model's input tensor called ``name`` (Keras may add a ``":0"`` suffix), or None."""
-    return next((t for t in model.inputs if str(getattr(t, "name", "")).split(":")[0] == name), None)
+    """The model's input tensor called ``name``, or None."""
+    return next((t for t in model.inputs if _input_name(t) == name), None)
 
 
 def ensemble_model(members: Sequence[keras.Model], name: str = "ensemble", learning_rate: float = 1e-3) -> keras.Model:
@@ -390,9 +395,8 @@ def ensemble_model(members: Sequence[keras.Model], name: str = "ensemble", learn
         raise ValueError(f"an ensemble needs at least two members, got {len(members)}")
 
     def signature(model):
-        names = sorted(str(t.name).split(":")[0] for t in model.inputs)
-        shapes = {str(t.name).split(":")[0]: tuple(t.shape[1:]) for t in model.inputs}
-        return names, [shapes[n] for n in names], tuple(model.outputs[0].shape[1:]), reference_settings(model)
+        inputs = sorted((_input_name(t), tuple(t.shape[1:])) for t in model.inputs)
+        return inputs, tuple(model.outputs[0].shape[1:]), reference_settings(model)
 
     first = signature(members[0])
     for i, member in enumerate(members[1:], start=1):
@@ -401,7 +405,7 @@ def ensemble_model(members: Sequence[keras.Model], name: str = "ensemble", learn
                              f"member {i} {signature(member)}")  # fmt: skip
     # The ensemble's inputs have the first member's structure (one tensor or a dict) and names.
     inputs = keras.tree.map_structure(
-        lambda t: keras.Input(shape=t.shape[1:], dtype=t.dtype, name=str(t.name).split(":")[0]), members[0].input
+        lambda t: keras.Input(shape=t.shape[1:], dtype=t.dtype, name=_input_name(t)), members[0].input
     )
     # Re-wrapping gives each member a unique name (they are all "efficient_cnn") without copying weights.
     nested = [keras.Model(m.input, m.output, name=f"member{i}") for i, m in enumerate(members)]
